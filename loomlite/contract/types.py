@@ -1,0 +1,109 @@
+"""Field types shared by every topic model.
+
+The rules they enforce hold across the whole contract:
+
+- ``UtcDatetime``: a naive timestamp is read as UTC; an aware one is converted
+  to UTC. Both forms of the same instant therefore compare equal.
+- ``Binary``: bytes inside Python, standard base64 text in JSON.
+- ``JsonObject``: a free-form JSON object whose floats must be finite.
+- Every model derives from ``ContractModel``, whose config rejects NaN and
+  infinite values in float fields.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+__all__ = [
+    "Binary",
+    "ContractModel",
+    "DeviceId",
+    "JsonObject",
+    "UtcDatetime",
+    "as_utc",
+    "decode_base64",
+]
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` as an aware UTC datetime; a naive value is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def decode_base64(value: Any) -> bytes:
+    """Decode standard base64 text; bytes pass through unchanged."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"invalid base64 text: {exc}") from None
+    raise ValueError(f"expected base64 text or bytes, not {type(value).__name__}")
+
+
+def _encode_base64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+Binary = Annotated[
+    bytes,
+    BeforeValidator(decode_base64),
+    PlainSerializer(_encode_base64, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+
+
+def _reject_non_finite(value: Any, path: str = "") -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        where = f" at {path!r}" if path else ""
+        raise ValueError(f"non-finite number {value!r}{where} is not allowed")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _reject_non_finite(item, f"{path}[{index}]")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_reject_non_finite)]
+
+DeviceId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        description="Device or source identifier; also the broker key.",
+    ),
+]
+
+
+class ContractModel(BaseModel):
+    """Base of every model in the contract, nested item models included."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        validate_default=False,
+        ser_json_timedelta="float",
+    )

@@ -1,0 +1,1 @@
+"""Device and account simulators that read time only from a loomlite clock."""
