@@ -1,6 +1,12 @@
 """The message contract: envelope, topic models, catalog and normaliser."""
 
-from loomlite.contract.catalog import Catalog, Retention, TableSpec, TopicKind, TopicSpec
+from loomlite.contract.catalog import (
+    Catalog,
+    Retention,
+    TableSpec,
+    TopicKind,
+    TopicSpec,
+)
 from loomlite.contract.envelope import ENVELOPE_FIELDS, Envelope, new_id
 from loomlite.contract.types import (
     Binary,

@@ -45,9 +45,7 @@ class Envelope(ContractModel):
         return self
 
     @classmethod
-    def derive(
-        cls, source: Envelope, *, received_at: datetime, **fields: Any
-    ) -> Self:
+    def derive(cls, source: Envelope, *, received_at: datetime, **fields: Any) -> Self:
         """Build a message of this model that continues ``source``'s trace.
 
         The new message keeps the source's ``trace_id``, ``device_id`` and
