@@ -106,7 +106,8 @@ class TopicNotFoundError(BrokerError):
         self.topic = topic
         known_text = ", ".join(sorted(known)[:10]) or "none"
         super().__init__(
-            f"topic {topic!r} does not exist on this broker (created topics: {known_text})"
+            f"topic {topic!r} does not exist on this broker "
+            f"(created topics: {known_text})"
         )
 
 
