@@ -130,6 +130,22 @@ class OffsetOutOfRangeError(BrokerError):
         )
 
 
+# -- simulators -------------------------------------------------------------
+
+
+class GpxError(LoomliteError):
+    """Raised when a GPX file cannot be parsed or contains no usable track point.
+
+    ``source`` is the file path (or the name given for in-memory text) and
+    ``reason`` the problem found.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"invalid GPX file {source!r}: {reason}")
+
+
 # -- sink -------------------------------------------------------------------
 
 
