@@ -92,6 +92,30 @@ class MessageValidationError(ContractError):
         return tuple(error.path for error in self.errors)
 
 
+class AudioFormatError(ContractError):
+    """Raised when audio bytes cannot be decoded or disagree with their metadata.
+
+    ``field`` names what is wrong: ``format``, ``sample_rate`` or ``channels``
+    when a declared value disagrees with the bytes (or with the stream the audio
+    continues), ``data`` when the bytes themselves are invalid or truncated.
+    ``declared`` and ``actual`` are the two values of a disagreement, and None
+    where a value does not apply. The message names every value involved.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str = "data",
+        declared: object = None,
+        actual: object = None,
+    ) -> None:
+        self.field = field
+        self.declared = declared
+        self.actual = actual
+        super().__init__(message)
+
+
 # -- broker -----------------------------------------------------------------
 
 
