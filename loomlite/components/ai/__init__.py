@@ -1,0 +1,1 @@
+"""The ai component's building blocks: audio decoding and voice-activity detection."""
