@@ -1,0 +1,1 @@
+"""Tests of the ai component: audio decoding and voice-activity detection."""
