@@ -29,6 +29,8 @@ from loomlite.components.ai.vad.parameters import VadParameters
 __all__ = ["EnergyParameters", "EnergyVad"]
 
 _EPSILON = 1e-12
+# Width of the transitions of the band-share and flatness cues, both fractions.
+_CUE_WIDTH = 0.05
 
 
 class EnergyParameters(BaseModel):
@@ -94,9 +96,30 @@ class EnergyVad(VadBackend):
         return _EnergyClassifier(self.energy, self.parameters.frame_ms / 1000.0)
 
 
-def _logistic(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _logistic(value: float) -> float:
+    return 0.5 * (1.0 + math.tanh(0.5 * value))
+
+
+def _logistic_array(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     result: npt.NDArray[np.float64] = 0.5 * (1.0 + np.tanh(0.5 * values))
     return result
+
+
+def _row_sums(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Sum each row by adding column pairs until one column is left.
+
+    ``matrix.sum(axis=1)`` may add in another order when the row count
+    changes, which would make scores depend on how the audio was cut into
+    chunks. Element-wise additions give every row the same order.
+    """
+    values = matrix
+    if values.shape[1] == 0:
+        return np.zeros(len(values))
+    while values.shape[1] > 1:
+        if values.shape[1] % 2:
+            values = np.concatenate((values, np.zeros((len(values), 1))), axis=1)
+        values = values[:, 0::2] + values[:, 1::2]
+    return values[:, 0]
 
 
 class _EnergyClassifier:
@@ -106,25 +129,25 @@ class _EnergyClassifier:
         self._rise = 1.0 - math.exp(-frame_s / settings.floor_rise_s)
         self._speech_rise = 1.0 - math.exp(-frame_s / settings.floor_speech_rise_s)
         self._noise_floor_db: float | None = None
-        self._window_cache: dict[tuple[int, int], _Spectrum] = {}
+        self._spectra: dict[tuple[int, int], _Spectrum] = {}
 
     def score(
         self, frames: npt.NDArray[np.float32], sample_rate: int
     ) -> npt.NDArray[np.float64]:
         settings = self._settings
-        power = np.mean(np.square(frames, dtype=np.float64), axis=1)
-        energy_db = 10.0 * np.log10(power + _EPSILON)
-        spectral = self._spectrum(frames.shape[1], sample_rate).cue(frames, settings)
-        level = _logistic(
-            (energy_db - settings.min_level_dbfs) / settings.margin_slope_db
-        )
-        gate = spectral * level
+        squares = np.square(frames, dtype=np.float64)
+        energy_db = 10.0 * np.log10(_row_sums(squares) / frames.shape[1] + _EPSILON)
+        spectral = self._spectrum(frames.shape[1], sample_rate).cues(frames)
 
         scores = np.empty(len(frames))
         for index, frame_db in enumerate(energy_db.tolist()):
             floor = frame_db if self._noise_floor_db is None else self._noise_floor_db
-            margin = (frame_db - floor - settings.margin_db) / settings.margin_slope_db
-            score = float(gate[index]) * 0.5 * (1.0 + math.tanh(0.5 * margin))
+            margin = frame_db - floor - settings.margin_db
+            energy_cue = _logistic(margin / settings.margin_slope_db)
+            level_cue = _logistic(
+                (frame_db - settings.min_level_dbfs) / settings.margin_slope_db
+            )
+            score = energy_cue * level_cue * float(spectral[index])
             scores[index] = score
             self._noise_floor_db = floor + self._floor_step(frame_db, floor, score)
         return scores
@@ -140,10 +163,10 @@ class _EnergyClassifier:
 
     def _spectrum(self, frame_length: int, sample_rate: int) -> _Spectrum:
         key = (frame_length, sample_rate)
-        spectrum = self._window_cache.get(key)
+        spectrum = self._spectra.get(key)
         if spectrum is None:
             spectrum = _Spectrum(frame_length, sample_rate, self._settings)
-            self._window_cache[key] = spectrum
+            self._spectra[key] = spectrum
         return spectrum
 
 
@@ -153,27 +176,31 @@ class _Spectrum:
     def __init__(
         self, frame_length: int, sample_rate: int, settings: EnergyParameters
     ) -> None:
-        self.window = np.hanning(frame_length).astype(np.float32)
+        self._settings = settings
+        self._window = np.hanning(frame_length).astype(np.float32)
         frequencies = np.fft.rfftfreq(frame_length, d=1.0 / sample_rate)
-        self.band = (frequencies >= settings.band_low_hz) & (
+        self._band = (frequencies >= settings.band_low_hz) & (
             frequencies <= settings.band_high_hz
         )
         # Bin 0 is the DC offset, which carries no information about speech.
-        self.non_dc = frequencies > 0.0
+        self._non_dc = frequencies > 0.0
 
-    def cue(
-        self, frames: npt.NDArray[np.float32], settings: EnergyParameters
-    ) -> npt.NDArray[np.float64]:
+    def cues(self, frames: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """Return the spectral speech cue of each frame, from 0 to 1."""
-        power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2
-        power = power.astype(np.float64) + _EPSILON
-        if not self.band.any():
+        band_bins = int(self._band.sum())
+        if band_bins == 0:
             return np.ones(len(frames))
+        spectra = np.fft.rfft(frames * self._window, axis=1)
+        power = np.square(np.abs(spectra), dtype=np.float64) + _EPSILON
 
-        band_power = power[:, self.band]
-        share = band_power.sum(axis=1) / power[:, self.non_dc].sum(axis=1)
-        flatness = np.exp(np.log(band_power).mean(axis=1)) / band_power.mean(axis=1)
+        band_power = power[:, self._band]
+        band_total = _row_sums(band_power)
+        share = band_total / _row_sums(power[:, self._non_dc])
+        log_mean = _row_sums(np.log(band_power)) / band_bins
+        flatness = np.exp(log_mean) / (band_total / band_bins)
 
-        share_cue = _logistic((share - settings.band_share) / 0.05)
-        tonal_cue = _logistic((settings.max_flatness - flatness) / 0.05)
-        return np.maximum(share_cue, tonal_cue)
+        settings = self._settings
+        share_cue = _logistic_array((share - settings.band_share) / _CUE_WIDTH)
+        tonal_cue = _logistic_array((settings.max_flatness - flatness) / _CUE_WIDTH)
+        cues: npt.NDArray[np.float64] = np.maximum(share_cue, tonal_cue)
+        return cues

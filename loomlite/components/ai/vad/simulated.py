@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -52,13 +53,13 @@ class _LevelClassifier:
     def score(
         self, frames: npt.NDArray[np.float32], sample_rate: int
     ) -> npt.NDArray[np.float64]:
-        power = np.mean(np.square(frames, dtype=np.float64), axis=1)
-        level_db = 10.0 * np.log10(power + 1e-12)
         scores = np.empty(len(frames))
         for index, frame in enumerate(frames):
+            mean_square = float(np.mean(np.square(frame, dtype=np.float64)))
+            level_db = 10.0 * math.log10(mean_square + 1e-12)
             digest = hashlib.blake2b(frame.tobytes(), digest_size=8, key=self._key)
             fraction = int.from_bytes(digest.digest(), "little") / 2.0**64
-            if level_db[index] >= self._level_dbfs:
+            if level_db >= self._level_dbfs:
                 scores[index] = self._threshold + (1.0 - self._threshold) * fraction
             else:
                 scores[index] = self._threshold * fraction
