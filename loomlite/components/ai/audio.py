@@ -323,13 +323,14 @@ def _parse_fmt(body: bytes) -> _WavFormat:
 
     if channels == 0 or sample_rate == 0:
         raise AudioFormatError(
-            f"WAV header is invalid: {channels} channels at {sample_rate} Hz"
+            f"WAV header is invalid: channel count {channels} and sample rate "
+            f"{sample_rate} Hz must both be positive"
         )
     expected_align = channels * ((bits + 7) // 8)
     if block_align != expected_align:
         raise AudioFormatError(
             f"WAV header is invalid: block align is {block_align} bytes but "
-            f"{channels} channels of {bits} bits need {expected_align}"
+            f"{channels} channel(s) of {bits} bits need {expected_align}"
         )
     return _WavFormat(format_tag, channels, sample_rate, block_align, bits)
 
