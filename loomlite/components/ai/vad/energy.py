@@ -42,7 +42,7 @@ class EnergyParameters(BaseModel):
     """Energy above the noise floor at which the energy cue is 0.5."""
 
     margin_slope_db: float = Field(1.5, gt=0.0)
-    """Width of the energy cue's transition."""
+    """Width of the transitions of the energy and level cues."""
 
     min_level_dbfs: float = Field(-55.0, le=0.0)
     """Absolute frame level at which the level cue is 0.5."""
