@@ -156,7 +156,9 @@ class VadStream:
         """Return one decision per frame read so far, True inside a segment.
 
         Frames of a segment that is still open read False until it closes.
-        Raises ValueError unless the stream records decisions.
+        The frames of successive recordings follow each other, so frame ``i``
+        starts ``i * frame_ms`` into the audio only while there has been one
+        recording. Raises ValueError unless the stream records decisions.
         """
         if self._decisions is None:
             raise ValueError(
