@@ -106,20 +106,16 @@ def _logistic_array(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _row_sums(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Sum each row by adding column pairs until one column is left.
+    """Sum each row from left to right.
 
     ``matrix.sum(axis=1)`` may add in another order when the row count
     changes, which would make scores depend on how the audio was cut into
-    chunks. Element-wise additions give every row the same order.
+    chunks. A cumulative sum adds every row in the same order.
     """
-    values = matrix
-    if values.shape[1] == 0:
-        return np.zeros(len(values))
-    while values.shape[1] > 1:
-        if values.shape[1] % 2:
-            values = np.concatenate((values, np.zeros((len(values), 1))), axis=1)
-        values = values[:, 0::2] + values[:, 1::2]
-    return values[:, 0]
+    if matrix.shape[1] == 0:
+        return np.zeros(len(matrix))
+    sums: npt.NDArray[np.float64] = np.cumsum(matrix, axis=1)[:, -1]
+    return sums
 
 
 class _EnergyClassifier:
