@@ -4,8 +4,8 @@ spectral check that rejects loud broadband noise.
 Each frame gets three cues, each a logistic function from 0 to 1:
 
 - energy: the frame's log energy above the device's noise floor, in dB;
-- level: the frame's absolute level in dBFS, so digital silence and very quiet
-  input never count as speech;
+- level: the frame's absolute level in dBFS, so digital silence and input
+  far below ``min_level_dbfs`` do not count as speech;
 - spectrum: the larger of two speech cues. One is the share of power in the
   speech band (300-3400 Hz by default). The other is low spectral flatness in
   that band, because voiced speech is harmonic while noise is flat.
