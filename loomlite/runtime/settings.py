@@ -1,0 +1,259 @@
+"""LoomliteSettings: every setting, read from overrides, environment and a profile.
+
+Precedence, highest first: keyword overrides, ``LOOMLITE_*`` environment
+variables (``__`` separates nested keys, as in
+``LOOMLITE_COMPONENTS__AI__ENABLED=false``), the profile TOML file, defaults.
+``loomlite.runtime.profiles.load_settings`` is the entry point that reads a
+profile; building ``LoomliteSettings()`` directly skips the profile file.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from loomlite.contract.types import UtcDatetime
+
+__all__ = [
+    "AiSettings",
+    "ComponentSettings",
+    "ComponentsSettings",
+    "EnrichSettings",
+    "ExternalSettings",
+    "IngestSettings",
+    "LoomliteSettings",
+    "MonitorSettings",
+    "PersistSettings",
+    "SimulatorSettings",
+    "SupervisorSettings",
+]
+
+ClockKind = Literal["real", "accelerated", "manual"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComponentSettings(_Section):
+    """Base of every component section, with the options all components share."""
+
+    enabled: bool = True
+
+
+class IngestSettings(ComponentSettings):
+    """The ingestion gateway that speaks the production REST API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port.")
+
+
+class AiSettings(ComponentSettings):
+    """Model stages: voice activity, speech-to-text, OCR, captions, embeddings."""
+
+    backend: Literal["simulated", "real"] = "simulated"
+
+
+class EnrichSettings(ComponentSettings):
+    """Geocoding, geofences, steps and motion classification."""
+
+
+class ExternalSettings(ComponentSettings):
+    """Fetchers for email, calendar, Hacker News and X likes."""
+
+
+class PersistSettings(ComponentSettings):
+    """The database writer."""
+
+    batch_size: int = Field(default=500, ge=1, description="Rows per write.")
+    flush_interval: float = Field(
+        default=0.2, gt=0, description="Maximum seconds a row waits before a write."
+    )
+
+
+class MonitorSettings(ComponentSettings):
+    """Periodic health and lag reports."""
+
+    interval: float = Field(default=5.0, gt=0, description="Seconds between reports.")
+
+
+class ComponentsSettings(_Section):
+    """One section per component. Unknown component names are rejected."""
+
+    ingest: IngestSettings = IngestSettings()
+    ai: AiSettings = AiSettings()
+    enrich: EnrichSettings = EnrichSettings()
+    external: ExternalSettings = ExternalSettings()
+    persist: PersistSettings = PersistSettings()
+    monitor: MonitorSettings = MonitorSettings()
+
+    def for_component(self, name: str) -> ComponentSettings:
+        """Return the section of component ``name``, or defaults for others."""
+        section = getattr(self, name, None)
+        return (
+            section if isinstance(section, ComponentSettings) else ComponentSettings()
+        )
+
+
+class SimulatorSettings(_Section):
+    """Simulated phones, watches and desktops."""
+
+    enabled: bool = False
+    devices: int = Field(default=1, ge=1, le=10_000)
+
+
+class SupervisorSettings(_Section):
+    """Restart, retry and shutdown timing. Every duration is in real seconds."""
+
+    restart_initial_delay: float = Field(default=0.1, ge=0)
+    restart_max_delay: float = Field(default=30.0, ge=0)
+    restart_healthy_after: float = Field(
+        default=60.0,
+        gt=0,
+        description="Running this long without a crash resets the restart delay.",
+    )
+    restart_max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Consecutive crashes before a component is FAILED; None retries forever."
+        ),
+    )
+    publish_attempts: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Tries to publish a handler's output before the input goes to the "
+            "error topic."
+        ),
+    )
+    publish_retry_delay: float = Field(default=0.05, ge=0)
+    fetch_max_records: int = Field(default=500, ge=1)
+    drain_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Time a stop waits for running handlers before cancelling them.",
+    )
+
+
+# Values of the profile file that the current load_settings call reads. A
+# context variable keeps concurrent loads in other tasks or threads apart.
+_profile_values: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "loomlite_profile_values", default=None
+)
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """Settings source with the values of the profile file being loaded."""
+
+    def get_field_value(
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
+        values = _profile_values.get() or {}
+        return values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_profile_values.get() or {})
+
+
+class LoomliteSettings(BaseSettings):
+    """Everything a loomlite process is configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOOMLITE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    profile: str | None = Field(default=None, description="Profile name or file.")
+    broker: str = Field(
+        default="memory", description="'memory', 'durable' or a broker URL."
+    )
+    state_dir: Path = Field(
+        default=Path("state"), description="Directory for the durable log and database."
+    )
+    db_url: str = Field(
+        default="",
+        description="Database URL; empty means sqlite:///<state_dir>/loomlite.db.",
+    )
+    clock: ClockKind = "real"
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        description="Accelerated clock: virtual seconds per real second.",
+    )
+    start: UtcDatetime | None = Field(
+        default=None,
+        validate_default=True,
+        description="Start of virtual time for 'accelerated' and 'manual' clocks.",
+    )
+    seed: int = Field(default=0, description="Seed for simulators and sampling.")
+    duration: timedelta | None = Field(
+        default=None,
+        description="Event time to run before stopping; None runs until stopped.",
+    )
+    log_level: LogLevel = "INFO"
+    api_key: SecretStr | None = Field(
+        default=None, description="Key the ingestion gateway requires, if set."
+    )
+    components: ComponentsSettings = ComponentsSettings()
+    simulators: SimulatorSettings = SimulatorSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+
+    @field_validator("broker")
+    @classmethod
+    def _check_broker(cls, value: str) -> str:
+        if value not in ("memory", "durable") and "://" not in value:
+            raise ValueError(
+                "expected 'memory', 'durable' or a URL such as 'kafka://localhost:9092'"
+            )
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _check_start(cls, value: datetime | None, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("clock") == "manual":
+            raise ValueError(
+                "clock 'manual' needs 'start', the virtual time it starts at "
+                "(for example 2024-05-01T08:00:00Z)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fill_db_url(self) -> Self:
+        if not self.db_url:
+            url = f"sqlite:///{self.state_dir.as_posix()}/loomlite.db"
+            object.__setattr__(self, "db_url", url)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No .env or secrets files: a profile is the only file loomlite reads.
+        return (init_settings, env_settings, _ProfileSource(settings_cls))
