@@ -1,0 +1,259 @@
+"""The registry of model backends for every stage: VAD, STT, OCR, captioning,
+embeddings, audio emotion and reverse geocoding.
+
+A backend is a plain object with a ``name``, a ``simulated`` flag and one
+synchronous method, such as ``transcribe`` or ``lookup``, that a component
+calls in a worker thread. The registry stores where each backend's class lives
+and which modules it needs, and imports the class only when ``load_backend``
+loads that backend. A real backend whose optional dependencies are missing therefore
+costs nothing until it is chosen, and then fails with the pip command that
+installs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, overload, runtime_checkable
+
+from loomlite.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from loomlite.components.ai.caption import ImageDescriber
+    from loomlite.components.ai.embed import TextEmbedder
+    from loomlite.components.ai.emotion import EmotionScorer
+    from loomlite.components.ai.ocr import TextRecognizer
+    from loomlite.components.ai.stt import SpeechToText
+    from loomlite.components.ai.vad import VadBackend
+    from loomlite.components.enrich.geocode import ReverseGeocoder
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "Backend",
+    "BackendRegistry",
+    "BackendSpec",
+    "backend_names",
+    "load_backend",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The attributes that every backend of every stage has."""
+
+    @property
+    def name(self) -> str:
+        """The registry name, such as ``simulated`` or ``faster-whisper``."""
+        ...
+
+    @property
+    def simulated(self) -> bool:
+        """True when the backend does not run a real model."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    """One registered backend: its stage, its name and where its class lives."""
+
+    stage: str
+    name: str
+    target: str
+    """``module:attribute`` of the class or factory, imported by ``load``."""
+    simulated: bool
+    extra: str | None = None
+    """The ``loomlite[...]`` extra that installs ``requires``."""
+    requires: tuple[str, ...] = ()
+    """Top-level modules that must be importable before ``target`` is imported."""
+
+    def __post_init__(self) -> None:
+        module, _, attribute = self.target.partition(":")
+        if not module or not attribute:
+            raise ValueError(
+                f"invalid backend target {self.target!r}; "
+                "expected 'package.module:attribute'"
+            )
+        if self.requires and self.extra is None:
+            raise ValueError(
+                f"backend {self.stage}/{self.name} lists required modules "
+                f"{self.requires!r} but no extra that installs them"
+            )
+
+
+class BackendRegistry:
+    """Backend specs by stage and name, and the code that loads them."""
+
+    def __init__(self, specs: Iterable[BackendSpec] = ()) -> None:
+        self._specs: dict[str, dict[str, BackendSpec]] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: BackendSpec) -> None:
+        """Add ``spec``. Raises ValueError when its stage already has that name."""
+        by_name = self._specs.setdefault(spec.stage, {})
+        if spec.name in by_name:
+            raise ValueError(
+                f"backend {spec.name!r} is already registered for stage "
+                f"{spec.stage!r} (target {by_name[spec.name].target})"
+            )
+        by_name[spec.name] = spec
+
+    def stages(self) -> tuple[str, ...]:
+        """Return the stages that have at least one backend, sorted."""
+        return tuple(sorted(self._specs))
+
+    def names(self, stage: str) -> tuple[str, ...]:
+        """Return the backend names of ``stage``, sorted."""
+        return tuple(sorted(self._stage_specs(stage)))
+
+    def spec(self, stage: str, name: str) -> BackendSpec:
+        """Return the spec of one backend, or raise ConfigurationError."""
+        by_name = self._stage_specs(stage)
+        try:
+            return by_name[name]
+        except KeyError:
+            valid = ", ".join(sorted(by_name))
+            raise ConfigurationError(
+                f"unknown {stage} backend {name!r}; valid names: {valid}",
+                key=f"{stage}.backend",
+            ) from None
+
+    def load(self, stage: str, name: str, **options: object) -> Backend:
+        """Import and construct a backend with ``options`` as keyword arguments.
+
+        Raises ConfigurationError when the stage or name is unknown, when a
+        required module is not installed (the message contains the pip command)
+        or when an option is unknown or has an invalid value.
+        """
+        spec = self.spec(stage, name)
+        _check_requirements(spec)
+        factory = _import_target(spec)
+        _check_options(spec, factory, options)
+        try:
+            backend = factory(**options)
+        except ValueError as error:
+            raise ConfigurationError(
+                f"invalid option for {stage} backend {name!r}: {error}",
+                key=f"{stage}.options",
+            ) from error
+        logger.info("loaded %s backend %s (simulated=%s)", stage, name, spec.simulated)
+        return backend
+
+    def _stage_specs(self, stage: str) -> dict[str, BackendSpec]:
+        try:
+            return self._specs[stage]
+        except KeyError:
+            valid = ", ".join(self.stages())
+            raise ConfigurationError(
+                f"unknown backend stage {stage!r}; valid stages: {valid}",
+                key="stage",
+            ) from None
+
+
+def _check_requirements(spec: BackendSpec) -> None:
+    missing = [
+        module for module in spec.requires if importlib.util.find_spec(module) is None
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"{spec.stage} backend {spec.name!r} needs {', '.join(missing)}, which "
+            f"is not installed; run: pip install 'loomlite[{spec.extra}]'",
+            key=f"{spec.stage}.backend",
+        )
+
+
+def _import_target(spec: BackendSpec) -> Callable[..., Backend]:
+    module_name, _, attribute = spec.target.partition(":")
+    module = importlib.import_module(module_name)
+    factory: Callable[..., Backend] = getattr(module, attribute)
+    return factory
+
+
+def _check_options(
+    spec: BackendSpec, factory: Callable[..., Backend], options: dict[str, object]
+) -> None:
+    signature = inspect.signature(factory)
+    try:
+        signature.bind(**options)
+    except TypeError:
+        accepted = ", ".join(signature.parameters) or "none"
+        requested = ", ".join(sorted(options))
+        raise ConfigurationError(
+            f"invalid options for {spec.stage} backend {spec.name!r}: got "
+            f"{requested}; accepted options: {accepted}",
+            key=f"{spec.stage}.options",
+        ) from None
+
+
+_AI = "loomlite.components.ai"
+
+DEFAULT_REGISTRY = BackendRegistry(
+    [
+        BackendSpec("vad", "energy", f"{_AI}.vad:EnergyVad", False),
+        BackendSpec("vad", "simulated", f"{_AI}.vad:SimulatedVad", True),
+        BackendSpec("stt", "simulated", f"{_AI}.stt:SimulatedSpeechToText", True),
+        BackendSpec("ocr", "simulated", f"{_AI}.ocr:SimulatedTextRecognizer", True),
+        BackendSpec(
+            "caption", "simulated", f"{_AI}.caption:SimulatedImageDescriber", True
+        ),
+        BackendSpec(
+            "embed", "simulated-hashing", f"{_AI}.embed:HashingTextEmbedder", True
+        ),
+        BackendSpec(
+            "emotion",
+            "simulated-prosody",
+            f"{_AI}.emotion:ProsodyEmotionScorer",
+            True,
+        ),
+        BackendSpec(
+            "geocode",
+            "simulated-places",
+            "loomlite.components.enrich.geocode:PlaceTableGeocoder",
+            True,
+        ),
+    ]
+)
+
+
+@overload
+def load_backend(stage: Literal["vad"], name: str, **options: object) -> VadBackend: ...
+@overload
+def load_backend(
+    stage: Literal["stt"], name: str, **options: object
+) -> SpeechToText: ...
+@overload
+def load_backend(
+    stage: Literal["ocr"], name: str, **options: object
+) -> TextRecognizer: ...
+@overload
+def load_backend(
+    stage: Literal["caption"], name: str, **options: object
+) -> ImageDescriber: ...
+@overload
+def load_backend(
+    stage: Literal["embed"], name: str, **options: object
+) -> TextEmbedder: ...
+@overload
+def load_backend(
+    stage: Literal["emotion"], name: str, **options: object
+) -> EmotionScorer: ...
+@overload
+def load_backend(
+    stage: Literal["geocode"], name: str, **options: object
+) -> ReverseGeocoder: ...
+@overload
+def load_backend(stage: str, name: str, **options: object) -> Backend: ...
+def load_backend(stage: str, name: str, **options: object) -> Backend:
+    """Load a backend from the default registry; see ``BackendRegistry.load``."""
+    return DEFAULT_REGISTRY.load(stage, name, **options)
+
+
+def backend_names(stage: str) -> tuple[str, ...]:
+    """Return the backend names that the default registry has for ``stage``."""
+    return DEFAULT_REGISTRY.names(stage)
