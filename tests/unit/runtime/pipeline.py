@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from loomlite.broker import MemoryBroker
 from loomlite.broker.base import Broker, Record
-from loomlite.broker.memory import MemoryBroker
 from loomlite.clock import ManualClock
 from loomlite.contract import ProcessingError, decode
 from loomlite.contract.catalog import (

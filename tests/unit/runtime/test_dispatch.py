@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
+from loomlite.broker import MemoryBroker
 from loomlite.broker.base import Header, RecordMetadata
-from loomlite.broker.memory import MemoryBroker
 from loomlite.clock import ManualClock
 from loomlite.contract import ProcessingError
 from loomlite.errors import ComponentError, TopicNotFoundError

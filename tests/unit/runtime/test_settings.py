@@ -20,16 +20,6 @@ from loomlite.runtime.profiles import (
 from loomlite.runtime.settings import LoomliteSettings
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove LOOMLITE_* variables of the calling shell so tests see defaults."""
-    import os
-
-    for name in list(os.environ):
-        if name.upper().startswith("LOOMLITE_"):
-            monkeypatch.delenv(name)
-
-
 def write_profile(tmp_path: Path, text: str, name: str = "custom") -> Path:
     path = tmp_path / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
