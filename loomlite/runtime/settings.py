@@ -208,9 +208,11 @@ class LoomliteSettings(BaseSettings):
         description="Start of virtual time for 'accelerated' and 'manual' clocks.",
     )
     seed: int = Field(default=0, description="Seed for simulators and sampling.")
+    # NOTE: Runtime does not stop on its own when this much event time has
+    # passed; the code that drives a run reads it.
     duration: timedelta | None = Field(
         default=None,
-        description="Event time to run before stopping; None runs until stopped.",
+        description="Event time a run covers, in seconds or ISO 8601; None: no limit.",
     )
     log_level: LogLevel = "INFO"
     api_key: SecretStr | None = Field(
