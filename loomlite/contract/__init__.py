@@ -1,4 +1,4 @@
-"""The message contract: envelope, topic models, catalog and normaliser."""
+"""The message contract: envelope, topic models, catalog, normaliser and codec."""
 
 from loomlite.contract.catalog import (
     Catalog,
@@ -6,8 +6,14 @@ from loomlite.contract.catalog import (
     TableSpec,
     TopicKind,
     TopicSpec,
+    UnitConversion,
 )
+from loomlite.contract.codec import decode, encode
 from loomlite.contract.envelope import ENVELOPE_FIELDS, Envelope, new_id
+from loomlite.contract.models import ProcessingError, RecordHeader
+from loomlite.contract.normalise import normalise
+from loomlite.contract.schemas import export_schemas
+from loomlite.contract.topics import CATALOG, ERROR_STAGES, error_topic
 from loomlite.contract.types import (
     Binary,
     ContractModel,
@@ -18,18 +24,28 @@ from loomlite.contract.types import (
 )
 
 __all__ = [
+    "CATALOG",
     "ENVELOPE_FIELDS",
+    "ERROR_STAGES",
     "Binary",
     "Catalog",
     "ContractModel",
     "DeviceId",
     "Envelope",
     "JsonObject",
+    "ProcessingError",
+    "RecordHeader",
     "Retention",
     "TableSpec",
     "TopicKind",
     "TopicSpec",
+    "UnitConversion",
     "UtcDatetime",
     "as_utc",
+    "decode",
+    "encode",
+    "error_topic",
+    "export_schemas",
     "new_id",
+    "normalise",
 ]

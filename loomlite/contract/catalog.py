@@ -12,7 +12,14 @@ from types import MappingProxyType
 from loomlite.contract.envelope import Envelope
 from loomlite.errors import ContractError, UnknownTopicError
 
-__all__ = ["Catalog", "Retention", "TableSpec", "TopicKind", "TopicSpec"]
+__all__ = [
+    "Catalog",
+    "Retention",
+    "TableSpec",
+    "TopicKind",
+    "TopicSpec",
+    "UnitConversion",
+]
 
 
 class TopicKind(enum.StrEnum):
@@ -61,6 +68,19 @@ class TableSpec:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class UnitConversion:
+    """A legacy field whose value is ``target`` in another unit.
+
+    The normaliser multiplies the legacy value by ``factor`` and rounds the
+    product to the nearest integer, e.g. ``duration_seconds`` times 1000
+    gives ``duration_ms``.
+    """
+
+    target: str
+    factor: int
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """Everything loomlite knows about one topic.
@@ -68,7 +88,11 @@ class TopicSpec:
     ``models`` maps schema version to model class; the highest version is the
     one producers write. A topic is either stored in ``table`` or carries
     ``not_persisted_reason``. ``field_aliases`` maps each legacy field name
-    seen in production payloads to its canonical field.
+    seen in production payloads to its canonical field; a dotted key such as
+    ``data.message_id`` names a field inside the nested ``data{}`` object,
+    which is renamed before the nested fields are merged into the top level.
+    ``unit_conversions`` maps legacy fields that carry a canonical field in
+    another unit.
     """
 
     name: str
@@ -81,6 +105,7 @@ class TopicSpec:
     table: TableSpec | None = None
     not_persisted_reason: str | None = None
     field_aliases: Mapping[str, str] = field(default_factory=dict)
+    unit_conversions: Mapping[str, UnitConversion] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -98,10 +123,44 @@ class TopicSpec:
             )
         if self.partitions < 1:
             raise ValueError(f"topic {self.name!r}: partitions must be at least 1")
+        self._check_fields()
         object.__setattr__(self, "models", MappingProxyType(dict(self.models)))
         object.__setattr__(
             self, "field_aliases", MappingProxyType(dict(self.field_aliases))
         )
+        object.__setattr__(
+            self, "unit_conversions", MappingProxyType(dict(self.unit_conversions))
+        )
+
+    def _check_fields(self) -> None:
+        """Check that aliases, conversions and the natural key name model fields."""
+        fields = self.model.model_fields
+        renames = {
+            **self.field_aliases,
+            **{
+                old: conversion.target
+                for old, conversion in self.unit_conversions.items()
+            },
+        }
+        for old, new in renames.items():
+            if new not in fields:
+                raise ValueError(
+                    f"topic {self.name!r}: field alias {old!r} points to "
+                    f"{new!r}, which is not a field of {self.model.__name__}"
+                )
+            if old in fields:
+                raise ValueError(
+                    f"topic {self.name!r}: field alias {old!r} is itself a "
+                    f"field of {self.model.__name__}"
+                )
+        if self.table is not None:
+            missing = [key for key in self.table.natural_key if key not in fields]
+            if missing:
+                raise ValueError(
+                    f"topic {self.name!r}: natural key column(s) {missing!r} of "
+                    f"table {self.table.name!r} are not fields of "
+                    f"{self.model.__name__}"
+                )
 
     @property
     def version(self) -> int:
@@ -124,10 +183,12 @@ class Catalog:
     def __init__(self, topics: Iterable[TopicSpec]) -> None:
         self._topics: dict[str, TopicSpec] = {}
         self._names: dict[str, str] = {}
+        self._tables: dict[str, TopicSpec] = {}
         for spec in topics:
             self._add(spec)
 
     def _add(self, spec: TopicSpec) -> None:
+        self._check_table(spec)
         for name in (spec.name, *spec.aliases):
             owner = self._names.get(name)
             if owner is not None:
@@ -137,6 +198,28 @@ class Catalog:
                 )
             self._names[name] = spec.name
         self._topics[spec.name] = spec
+
+    def _check_table(self, spec: TopicSpec) -> None:
+        """Let two topics share a table only with the same model and key."""
+        if spec.table is None:
+            return
+        table = spec.table
+        owner = self._tables.setdefault(table.name, spec)
+        if owner is spec or owner.table is None:
+            return
+        if owner.model is not spec.model:
+            raise ContractError(
+                f"topics {owner.name!r} ({owner.model.__name__}) and "
+                f"{spec.name!r} ({spec.model.__name__}) both declare table "
+                f"{table.name!r}; topics may share a table only when they "
+                "share a model class, so give one of them its own table"
+            )
+        if owner.table != table:
+            raise ContractError(
+                f"topics {owner.name!r} and {spec.name!r} declare table "
+                f"{table.name!r} with different natural keys "
+                f"{owner.table.natural_key!r} and {table.natural_key!r}"
+            )
 
     def __iter__(self) -> Iterator[TopicSpec]:
         return iter(self._topics.values())

@@ -3,7 +3,9 @@
 The rules they enforce hold across the whole contract:
 
 - ``UtcDatetime``: a naive timestamp is read as UTC; an aware one is converted
-  to UTC. Both forms of the same instant therefore compare equal.
+  to UTC. Both forms of the same instant therefore compare equal. A number is
+  a Unix epoch time: below 10,000,000,000 it counts seconds, from there on
+  milliseconds (the rule of Loom's content hasher).
 - ``Binary``: bytes inside Python, standard base64 text in JSON.
 - ``JsonObject``: a free-form JSON object whose floats must be finite.
 - Every model derives from ``ContractModel``, whose config rejects NaN and
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,6 +39,7 @@ __all__ = [
     "UtcDatetime",
     "as_utc",
     "decode_base64",
+    "from_epoch",
 ]
 
 
@@ -46,7 +50,33 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+EPOCH_MILLISECONDS_FROM = 10_000_000_000
+"""Epoch numbers at or above this count milliseconds, smaller ones seconds."""
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def from_epoch(value: Any) -> Any:
+    """Turn a Unix epoch number (or numeric text) into an aware UTC datetime.
+
+    Other values pass through unchanged for pydantic to parse. Pydantic's own
+    rule puts the seconds/milliseconds boundary at 2e10, so numbers are
+    converted here to apply the contract's boundary instead.
+    """
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if not math.isfinite(value):
+        raise ValueError(f"epoch time {value!r} is not a finite number")
+    seconds = value if value < EPOCH_MILLISECONDS_FROM else value / 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"epoch time {value!r} is out of range: {exc}") from None
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(from_epoch), AfterValidator(as_utc)]
 
 
 def decode_base64(value: Any) -> bytes:

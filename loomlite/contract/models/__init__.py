@@ -1,0 +1,228 @@
+"""One Pydantic model per topic and schema version, grouped by domain.
+
+Raw models use the field names of the production request bodies; derived
+models are loomlite's own. Every topic model derives from Envelope, and nested
+item models derive from ContractModel.
+"""
+
+from __future__ import annotations
+
+from loomlite.contract.models.apps import (
+    AndroidAppCategoryStats,
+    AndroidAppEvent,
+    AndroidAppEventStats,
+    AndroidAppInfo,
+    AndroidAppMonitoring,
+    AndroidAppUsageAggregated,
+    AndroidAppUsageStats,
+    AndroidNotificationStats,
+    AndroidScreenTimeStats,
+    ApplicationInfo,
+    DeviceMetadata,
+    MacOSAppMonitoring,
+)
+from loomlite.contract.models.audio import (
+    AudioEmotion,
+    AudioEnvironment,
+    TranscribedWord,
+    Transcription,
+    VoiceSegment,
+)
+from loomlite.contract.models.common import (
+    BoundingBox,
+    Confidence,
+    Metadata,
+    SourceMessageId,
+    SourceTopic,
+)
+from loomlite.contract.models.digital import (
+    ClipboardData,
+    DocumentTask,
+    GitHubTask,
+    NoteData,
+    UrlTask,
+    WebAnalyticsData,
+)
+from loomlite.contract.models.enrichment import (
+    AppLifecycleEnriched,
+    PowerPattern,
+    PowerStateEnriched,
+)
+from loomlite.contract.models.errors import (
+    ProcessingError,
+    RecordHeader,
+)
+from loomlite.contract.models.external import (
+    CalendarEvent,
+    EmailEvent,
+    HackerNewsItem,
+    RssItem,
+    TweetScreenshot,
+    TwitterLike,
+    WebVisit,
+    calendar_content_hash,
+    email_content_hash,
+)
+from loomlite.contract.models.health import (
+    BloodOxygenReading,
+    BloodPressureReading,
+    HeartRateReading,
+    SleepReading,
+    StepsReading,
+)
+from loomlite.contract.models.internal import (
+    ScheduledJobStatus,
+    SchedulerTrigger,
+)
+from loomlite.contract.models.location import (
+    BusinessMatch,
+    GeocodedPlace,
+    GeoregionEvent,
+)
+from loomlite.contract.models.media import (
+    AudioChunk,
+    ImageData,
+    VideoData,
+)
+from loomlite.contract.models.motion import (
+    AccelerometerWindow,
+    ActivityClassification,
+    DerivedSteps,
+    GeoPoint,
+    SignificantMotion,
+)
+from loomlite.contract.models.os_events import (
+    OSEventAppLifecycle,
+    OSEventNotification,
+    OSEventSystem,
+)
+from loomlite.contract.models.sensors import (
+    AccelerometerReading,
+    BarometerReading,
+    GPSReading,
+    GyroscopeReading,
+    LightReading,
+    MagnetometerReading,
+    NetworkBluetoothReading,
+    NetworkWiFiReading,
+    PowerState,
+    SensorReading,
+    TemperatureReading,
+)
+from loomlite.contract.models.text import (
+    ParsedDocument,
+    ReasoningResult,
+    TextEmbedding,
+    UrlContent,
+)
+from loomlite.contract.models.vision import (
+    DetectedFace,
+    DetectedObject,
+    FaceEmotions,
+    Gaze,
+    GazeDetection,
+    ImageEmbedding,
+    Keypoint,
+    OcrResult,
+    Pose,
+    PoseDetection,
+    PreprocessedImage,
+    SpatialMap,
+    TextRegion,
+    VisionAnnotation,
+)
+
+__all__ = [
+    "AccelerometerReading",
+    "AccelerometerWindow",
+    "ActivityClassification",
+    "AndroidAppCategoryStats",
+    "AndroidAppEvent",
+    "AndroidAppEventStats",
+    "AndroidAppInfo",
+    "AndroidAppMonitoring",
+    "AndroidAppUsageAggregated",
+    "AndroidAppUsageStats",
+    "AndroidNotificationStats",
+    "AndroidScreenTimeStats",
+    "AppLifecycleEnriched",
+    "ApplicationInfo",
+    "AudioChunk",
+    "AudioEmotion",
+    "AudioEnvironment",
+    "BarometerReading",
+    "BloodOxygenReading",
+    "BloodPressureReading",
+    "BoundingBox",
+    "BusinessMatch",
+    "CalendarEvent",
+    "ClipboardData",
+    "Confidence",
+    "DerivedSteps",
+    "DetectedFace",
+    "DetectedObject",
+    "DeviceMetadata",
+    "DocumentTask",
+    "EmailEvent",
+    "FaceEmotions",
+    "GPSReading",
+    "Gaze",
+    "GazeDetection",
+    "GeoPoint",
+    "GeocodedPlace",
+    "GeoregionEvent",
+    "GitHubTask",
+    "GyroscopeReading",
+    "HackerNewsItem",
+    "HeartRateReading",
+    "ImageData",
+    "ImageEmbedding",
+    "Keypoint",
+    "LightReading",
+    "MacOSAppMonitoring",
+    "MagnetometerReading",
+    "Metadata",
+    "NetworkBluetoothReading",
+    "NetworkWiFiReading",
+    "NoteData",
+    "OSEventAppLifecycle",
+    "OSEventNotification",
+    "OSEventSystem",
+    "OcrResult",
+    "ParsedDocument",
+    "Pose",
+    "PoseDetection",
+    "PowerPattern",
+    "PowerState",
+    "PowerStateEnriched",
+    "PreprocessedImage",
+    "ProcessingError",
+    "ReasoningResult",
+    "RecordHeader",
+    "RssItem",
+    "ScheduledJobStatus",
+    "SchedulerTrigger",
+    "SensorReading",
+    "SignificantMotion",
+    "SleepReading",
+    "SourceMessageId",
+    "SourceTopic",
+    "SpatialMap",
+    "StepsReading",
+    "TemperatureReading",
+    "TextEmbedding",
+    "TextRegion",
+    "TranscribedWord",
+    "Transcription",
+    "TweetScreenshot",
+    "TwitterLike",
+    "UrlContent",
+    "UrlTask",
+    "VideoData",
+    "VisionAnnotation",
+    "VoiceSegment",
+    "WebAnalyticsData",
+    "WebVisit",
+    "calendar_content_hash",
+    "email_content_hash",
+]
