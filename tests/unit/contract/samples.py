@@ -161,10 +161,21 @@ def _paths_in(
         yield from float_paths(annotation, path)
 
 
-def set_path(payload: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
-    """Replace the value at ``path`` inside ``payload`` (which is modified)."""
+def set_path(
+    payload: dict[str, Any],
+    path: tuple[str | int, ...],
+    value: Any,
+    *,
+    create: bool = False,
+) -> None:
+    """Replace the value at ``path`` inside ``payload`` (which is modified).
+
+    With ``create``, missing objects along the path are added.
+    """
     target: Any = payload
     for part in path[:-1]:
+        if create and part not in target:
+            target[part] = {}
         target = target[part]
     target[path[-1]] = value
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from loomlite.contract import CATALOG, normalise
+from loomlite.contract import CATALOG, TopicSpec, normalise
 from loomlite.errors import MessageValidationError, UnknownTopicError
+from tests.unit.contract.samples import sample_payload, set_path
 
 DEVICE = "0d9b6a5c-1f2e-4c3b-9a8d-7e6f5a4b3c2d"
 T0 = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
@@ -598,6 +599,26 @@ def test_normalise_variant(
     assert message.trace_id
     assert message.message_id
     assert payload == sent, "the caller's payload must not change"
+
+
+FIELD_ALIASES = [
+    (spec, alias, target)
+    for spec in CATALOG
+    for alias, target in spec.field_aliases.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "alias", "target"),
+    FIELD_ALIASES,
+    ids=[f"{spec.name}:{alias}" for spec, alias, _ in FIELD_ALIASES],
+)
+def test_every_field_alias(spec: TopicSpec, alias: str, target: str) -> None:
+    payload = sample_payload(spec.model)
+    value = payload.pop(target)
+    set_path(payload, tuple(alias.split(".")), value, create=True)
+    message = normalise(spec.name, payload, received_at=RECEIVED)
+    assert getattr(message, target) == value
 
 
 def test_received_at_comes_from_argument() -> None:
