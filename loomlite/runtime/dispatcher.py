@@ -1,12 +1,13 @@
 """The dispatcher: consumes one consumer group of a component and calls its handlers.
 
 Delivery is at least once. For each record the dispatcher decodes the value,
-calls the handler, publishes the handler's buffered outputs and only then
-commits the input offset. A record that fails (bad value, handler error, an
-output that cannot be published) goes to its stage's error topic before the
-commit. When even the error topic cannot be written, the dispatcher raises,
-the supervisor restarts the component, and the uncommitted record is
-delivered again.
+calls the handler and publishes the handler's buffered outputs. It commits
+the offsets once every record of a fetch is handled, or the records handled so
+far when a stop interrupts the fetch. A record that fails (bad value, handler
+error, an output that cannot be published) goes to its stage's error topic
+before the commit. When even the error topic cannot be written, the dispatcher
+raises, the supervisor restarts the component, and every uncommitted record of
+that fetch is delivered again, so handlers may see a record twice.
 """
 
 from __future__ import annotations
@@ -137,22 +138,36 @@ class Dispatcher:
             records = await self._fetch(consumer)
             if records is None:
                 return
-            by_topic: dict[str, list[Record]] = {}
-            for record in records:
-                by_topic.setdefault(record.topic, []).append(record)
-            for topic, batch in by_topic.items():
+            handled = await self._handle_fetched(records)
+            await self._commit(consumer, handled)
+            self._activity.notify()
+
+    async def _handle_fetched(self, records: Sequence[Record]) -> list[Record]:
+        """Handle the records of one fetch and return those that were handled.
+
+        A stop request ends the loop early. The records not handled stay
+        uncommitted, so the group reads them again at its next start.
+        """
+        by_topic: dict[str, list[Record]] = {}
+        for record in records:
+            by_topic.setdefault(record.topic, []).append(record)
+        handled: list[Record] = []
+        for topic, batch in by_topic.items():
+            route = self.routes[topic]
+            if self._stopping:
+                break
+            if route.subscription.batch:
+                with self._in_flight():
+                    await self._handle_batch(route, batch)
+                handled.extend(batch)
+                continue
+            for record in batch:
                 if self._stopping:
-                    return
-                route = self.routes[topic]
-                if route.subscription.batch:
-                    with self._in_flight():
-                        await self._handle_batch(consumer, route, batch)
-                    continue
-                for record in batch:
-                    if self._stopping:
-                        return
-                    with self._in_flight():
-                        await self._handle_one(consumer, route, record)
+                    break
+                with self._in_flight():
+                    await self._handle_one(route, record)
+                handled.append(record)
+        return handled
 
     async def _fetch(self, consumer: Consumer) -> list[Record] | None:
         """Wait for records; return None when ``stop`` cancelled the wait."""
@@ -176,15 +191,12 @@ class Dispatcher:
 
     # -- handling -----------------------------------------------------------
 
-    async def _handle_one(
-        self, consumer: Consumer, route: Route, record: Record
-    ) -> None:
+    async def _handle_one(self, route: Route, record: Record) -> None:
         self._count_in(route, 1)
         try:
             message = self._codec.decode(route.topic, record.value)
         except MessageValidationError as exc:
             await self._reject(route, [_Input(record, None)], exc)
-            await self._commit(consumer, [record])
             return
 
         context = Context(self.context, route.topic, message)
@@ -195,11 +207,8 @@ class Dispatcher:
             await self._reject(route, [_Input(record, message)], exc)
         else:
             await self._publish_or_reject(route, context, [_Input(record, message)])
-        await self._commit(consumer, [record])
 
-    async def _handle_batch(
-        self, consumer: Consumer, route: Route, records: Sequence[Record]
-    ) -> None:
+    async def _handle_batch(self, route: Route, records: Sequence[Record]) -> None:
         """Call a batch handler once with every record of one fetch that decodes.
 
         Records that do not decode go to the error topic one by one. When the
@@ -227,7 +236,6 @@ class Dispatcher:
                 await self._reject(route, decoded, exc)
             else:
                 await self._publish_or_reject(route, context, decoded)
-        await self._commit(consumer, records)
 
     async def _timed(self, call: Awaitable[None]) -> None:
         # Handler time is measured in real time (perf_counter) because it
@@ -371,6 +379,8 @@ class Dispatcher:
             ) from exc
 
     async def _commit(self, consumer: Consumer, records: Sequence[Record]) -> None:
+        if not records:
+            return
         offsets: dict[TopicPartition, int] = {}
         for record in records:
             partition = TopicPartition(record.topic, record.partition)
