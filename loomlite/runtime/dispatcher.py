@@ -319,13 +319,13 @@ class Dispatcher:
         first = inputs[0]
         record = first.record
         if isinstance(error, MessageValidationError):
-            what = "cannot decode a record"
+            failure = "cannot decode a record"
         elif isinstance(error, OutputPublishError):
-            what = (
+            failure = (
                 f"cannot publish the output of handler {route.subscription.handler!r}"
             )
         else:
-            what = f"handler {route.subscription.handler!r} failed"
+            failure = f"handler {route.subscription.handler!r} failed"
         count = f" (and {len(inputs) - 1} more in the batch)" if len(inputs) > 1 else ""
         extra = {
             "component": self.context.component,
@@ -342,7 +342,7 @@ class Dispatcher:
             "component %r, stage %r: %s on %s[%d] at offset %d%s; sending it to %r",
             self.context.component,
             route.subscription.stage,
-            what,
+            failure,
             record.topic,
             record.partition,
             record.offset,
