@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
+import loomlite.broker
 from loomlite.broker.base import BrokerState
+from loomlite.clock import ManualClock
 from loomlite.contract.catalog import Catalog
 from loomlite.errors import ComponentError, LifecycleError, TopologyError
 from loomlite.runtime.component import Component
 from loomlite.runtime.context import Context
+from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.runtime import Runtime, RuntimeState
 from loomlite.runtime.settings import LoomliteSettings
 from loomlite.runtime.statistics import ComponentState
@@ -22,6 +26,7 @@ from loomlite.runtime.subscription import subscribe
 from tests.unit.runtime.pipeline import (
     GPS,
     PLACE,
+    START,
     Geocoder,
     GpsFix,
     Place,
@@ -294,3 +299,86 @@ async def test_publish_rejects_wrong_model() -> None:
         records = await read_records(runtime.broker, GPS)
 
     assert records == []
+
+
+class FixSource(Component):
+    """A background loop that publishes ``count`` fixes, then waits."""
+
+    name = "source"
+    publishes = (GPS,)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.published = anyio.Event()
+
+    async def run(self) -> None:
+        for minute in range(self.count):
+            await self.context.publish(GPS, fix(float(minute), minute=minute))
+        self.published.set()
+        await anyio.sleep_forever()
+
+
+async def test_background_loop_feeds_handlers() -> None:
+    source, recorder = FixSource(count=3), PlaceRecorder()
+
+    async with make_runtime(source, Geocoder(), recorder, inputs=()) as runtime:
+        with anyio.fail_after(5):
+            await source.published.wait()
+        await runtime.run_until_idle(timeout=5)
+        statistics = runtime.statistics().components["source"]
+
+    assert recorder.places == ["place at 0.0", "place at 1.0", "place at 2.0"]
+    assert statistics.messages_out == 3
+    assert statistics.messages_in == 0
+
+
+def test_unbound_component_context_raises() -> None:
+    with pytest.raises(LifecycleError, match="not bound to a runtime"):
+        _ = Geocoder().context
+
+
+async def test_profile_builds_clock(tmp_path: Path) -> None:
+    settings = load_settings("ci", state_dir=tmp_path)
+    broker = memory_broker()
+    recorder = PlaceRecorder()
+    runtime = Runtime(
+        settings,
+        components=[Geocoder(), recorder],
+        broker=broker,
+        catalog=build_catalog(),
+        inputs=(GPS,),
+    )
+
+    async with runtime:
+        await runtime.publish(GPS, fix(7.0))
+        await runtime.run_until_idle(timeout=5)
+        clock = runtime.clock
+
+    assert isinstance(clock, ManualClock)
+    assert clock is not broker.clock
+    assert clock.now() == START
+    assert recorder.places == ["place at 7.0"]
+
+
+@pytest.mark.skipif(
+    not hasattr(loomlite.broker, "open_broker"),
+    reason="loomlite.broker.open_broker does not exist yet",
+)
+async def test_profile_opens_broker(tmp_path: Path) -> None:
+    settings = load_settings("ci", state_dir=tmp_path)
+    recorder = PlaceRecorder()
+    runtime = Runtime(
+        settings,
+        components=[Geocoder(), recorder],
+        catalog=build_catalog(),
+        inputs=(GPS,),
+    )
+
+    async with runtime:
+        await runtime.publish(GPS, fix(7.0))
+        await runtime.run_until_idle(timeout=5)
+        kind = runtime.broker.kind
+
+    assert kind == "memory"
+    assert recorder.places == ["place at 7.0"]
+    assert runtime.broker.state is BrokerState.CLOSED
