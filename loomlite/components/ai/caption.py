@@ -64,7 +64,7 @@ class ImageDescription:
     caption: str
     tags: tuple[str, ...]
     dominant_colours: tuple[str, ...]
-    """``#rrggbb`` values, most common first; empty when pixels were not read."""
+    """``#rrggbb`` values, most common first. Empty when pixels were not read."""
 
 
 @runtime_checkable
@@ -86,12 +86,13 @@ class SimulatedImageDescriber:
     This backend recognises no objects or scenes. It reads the format and the
     size from the file header (PNG, JPEG, GIF, WebP) and tags the orientation
     and a common aspect ratio. For an 8-bit, non-interlaced RGB or RGBA PNG it
-    also decodes the pixels and adds the dominant colours, their names, dark or
-    light, low or high contrast and transparency. Every other image, and a PNG
-    with more than ``max_sequential_bytes`` bytes in slow Average or Paeth
-    rows, gets tags from byte statistics instead: the file size and whether its
-    byte entropy is that of compressed data. The caption is a template filled
-    with these values.
+    also decodes the pixels. It then adds the dominant colours and their names,
+    dark or light, low or high contrast and transparency as tags, and the mean
+    colour to the caption. Every other image, and a PNG with more than
+    ``max_sequential_bytes`` bytes in slow Average or Paeth rows, gets tags
+    from byte statistics instead: the file size and whether its byte entropy
+    is that of compressed data. The caption is a template filled with these
+    values.
     """
 
     name = "simulated"
@@ -105,7 +106,7 @@ class SimulatedImageDescriber:
         self.max_sequential_bytes = max_sequential_bytes
 
     def describe(self, image: bytes, format: str) -> ImageDescription:
-        """Return the measured description; see the class docstring."""
+        """Return the measured description, as the class docstring describes."""
         if not image:
             return ImageDescription("Empty image (0 bytes).", ("empty",), ())
 
@@ -123,8 +124,11 @@ class SimulatedImageDescriber:
         colours, colour_names = _dominant_colours(pixels)
         tags.extend(_pixel_tags(pixels))
         tags.extend(name for name in colour_names if name not in tags)
-        caption = f"{_shape_phrase(size)}, {_colour_phrase(colour_names)}."
-        return ImageDescription(caption, tuple(tags), colours)
+        caption = f"{_shape_phrase(size)}, {_colour_phrase(colour_names)}"
+        mean = _mean_colour(pixels)
+        if mean is not None:
+            caption += f" (mean colour {mean})"
+        return ImageDescription(f"{caption}.", tuple(tags), colours)
 
     def _try_decode(
         self, image: bytes, size: ImageSize
@@ -258,6 +262,15 @@ def _dominant_colours(
 def _colour_name(rgb: list[int]) -> str:
     distances = np.sum((_COLOUR_REFERENCES - np.array(rgb, dtype=float)) ** 2, axis=1)
     return _COLOUR_NAMES[int(np.argmin(distances))][0]
+
+
+def _mean_colour(pixels: npt.NDArray[np.uint8]) -> str | None:
+    """Return the mean colour of the opaque pixels as ``#rrggbb``, if any."""
+    rgb = _opaque_rgb(pixels)
+    if rgb.size == 0:
+        return None
+    mean = np.rint(rgb.mean(axis=0)).astype(int).tolist()
+    return "#{:02x}{:02x}{:02x}".format(*mean)
 
 
 def _colour_phrase(names: tuple[str, ...]) -> str:

@@ -71,7 +71,9 @@ def test_caption_solid_colour() -> None:
     description = SimulatedImageDescriber().describe(image, "png")
 
     assert description.dominant_colours == ("#c81e1e",)
-    assert description.caption == "Square PNG image, 64x64 pixels, mostly red."
+    assert description.caption == (
+        "Square PNG image, 64x64 pixels, mostly red (mean colour #c81e1e)."
+    )
     assert description.tags == (
         "png",
         "square",
@@ -101,7 +103,7 @@ def test_caption_two_colour_image() -> None:
     description = SimulatedImageDescriber().describe(encode_png(pixels), "png")
 
     assert description.dominant_colours == ("#ffffff", "#141e5a")
-    assert description.caption.endswith("mostly white with navy.")
+    assert description.caption.endswith("mostly white with navy (mean colour #b1b4c8).")
     assert "high-contrast" in description.tags
     assert "aspect-3:2" in description.tags
 
