@@ -48,7 +48,7 @@ class Place:
 
     name: str
     locality: str
-    """Town or city that contains the place; equal to ``name`` for a locality."""
+    """Town or city that contains the place, equal to ``name`` for a locality."""
     country_code: str
     """ISO 3166-1 alpha-2, upper case."""
     distance_m: float
@@ -128,7 +128,7 @@ class PlaceTableGeocoder:
         logger.info("read %d places from %s", len(self._table.names), path)
 
     def lookup(self, latitude: float, longitude: float) -> Place | None:
-        """Return the place at the coordinate; see the class docstring."""
+        """Return the place at the coordinate, as the class docstring describes."""
         validate_coordinates(latitude, longitude)
         return self._resolve(np.array([[latitude, longitude]], dtype=np.float64))[0]
 
@@ -155,7 +155,7 @@ class PlaceTableGeocoder:
         table = self._table
         if not table.names:
             return [None] * points.shape[0]
-        distances = _haversine_matrix(points, table.coordinates)
+        distances = table.distances_from(points)
 
         inside = np.where(distances <= table.radii, distances, np.inf)
         nearest_inside = np.argmin(inside, axis=1)
@@ -180,10 +180,32 @@ class _PlaceTable:
     names: tuple[str, ...]
     localities: tuple[str, ...]
     country_codes: tuple[str, ...]
-    coordinates: npt.NDArray[np.float64]
-    """Shape (places, 2): latitude and longitude in degrees."""
+    latitudes: npt.NDArray[np.float64]
+    """In radians, like ``longitudes``."""
+    longitudes: npt.NDArray[np.float64]
     radii: npt.NDArray[np.float64]
     is_locality: npt.NDArray[np.bool_]
+
+    def distances_from(
+        self, points: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Return great-circle distances in metres, shape (points, places).
+
+        This is the spherical formula of ``geo.haversine_distance``,
+        vectorised. ``points`` has shape (points, 2) in degrees.
+        """
+        point_latitudes = np.radians(points[:, :1])
+        point_longitudes = np.radians(points[:, 1:])
+        half_chord = (
+            np.sin((self.latitudes - point_latitudes) / 2) ** 2
+            + np.cos(point_latitudes)
+            * np.cos(self.latitudes)
+            * np.sin((self.longitudes - point_longitudes) / 2) ** 2
+        )
+        distances: npt.NDArray[np.float64] = (
+            2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(half_chord, 1.0)))
+        )
+        return distances
 
     def place(self, index: int, distance_m: float, within_radius: bool) -> Place:
         return Place(
@@ -211,13 +233,14 @@ class _PlaceTable:
                 rows = [_parse_row(row, reader.line_num, path) for row in reader]
         except OSError as error:
             raise ConfigurationError(
-                f"cannot read the place table: {error}", source=path
+                f"failed to read the place table: {error}", source=path
             ) from error
         return cls(
             names=tuple(row[0] for row in rows),
             localities=tuple(row[4] for row in rows),
             country_codes=tuple(row[5] for row in rows),
-            coordinates=np.array([(row[1], row[2]) for row in rows]).reshape(-1, 2),
+            latitudes=np.radians(np.array([row[1] for row in rows], dtype=np.float64)),
+            longitudes=np.radians(np.array([row[2] for row in rows], dtype=np.float64)),
             radii=np.array([row[3] for row in rows], dtype=np.float64),
             is_locality=np.array([row[0] == row[4] for row in rows], dtype=bool),
         )
@@ -252,25 +275,3 @@ def _parse_row(
             f"invalid place on line {line}: {error}", source=path
         ) from None
     return name, latitude, longitude, radius, locality, country_code
-
-
-def _haversine_matrix(
-    points: npt.NDArray[np.float64], places: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Return great-circle distances in metres, shape (points, places).
-
-    The same spherical formula as ``geo.haversine_distance``, vectorised.
-    """
-    point_radians = np.radians(points)[:, None, :]
-    place_radians = np.radians(places)[None, :, :]
-    delta = place_radians - point_radians
-    half_chord = (
-        np.sin(delta[..., 0] / 2) ** 2
-        + np.cos(point_radians[..., 0])
-        * np.cos(place_radians[..., 0])
-        * np.sin(delta[..., 1] / 2) ** 2
-    )
-    distances: npt.NDArray[np.float64] = (
-        2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(half_chord, 1.0)))
-    )
-    return distances

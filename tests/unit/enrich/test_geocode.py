@@ -226,7 +226,7 @@ def test_geocode_table_missing_column(tmp_path: Path) -> None:
 
 
 def test_geocode_table_not_found(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="cannot read the place table"):
+    with pytest.raises(ConfigurationError, match="failed to read the place table"):
         PlaceTableGeocoder(places_path=tmp_path / "absent.csv")
 
 
