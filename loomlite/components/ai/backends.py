@@ -250,7 +250,7 @@ def load_backend(
 @overload
 def load_backend(stage: str, name: str, **options: object) -> Backend: ...
 def load_backend(stage: str, name: str, **options: object) -> Backend:
-    """Load a backend from the default registry; see ``BackendRegistry.load``."""
+    """Load a backend from the default registry, as ``BackendRegistry.load`` does."""
     return DEFAULT_REGISTRY.load(stage, name, **options)
 
 

@@ -61,7 +61,7 @@ class EmotionScores:
     """Emotion probabilities of one audio clip, with arousal and valence."""
 
     scores: dict[str, float]
-    """Probability per label, rounded to 4 decimals; the values add up to 1."""
+    """Probability per label, rounded to 4 decimals. The values add up to 1."""
     arousal: float
     """From -1 (calm) to 1 (excited)."""
     valence: float
@@ -113,7 +113,7 @@ class ProsodyEmotionScorer:
         self.threshold: float = 10.0 ** (threshold_dbfs / 20.0)
 
     def score(self, samples: npt.ArrayLike, sample_rate: int) -> EmotionScores:
-        """Return the heuristic scores; see the class docstring."""
+        """Return the heuristic scores, as the class docstring describes."""
         signal = to_float_mono(samples, sample_rate)
         frame_length = sample_rate * _FRAME_MS // 1000
         hop = sample_rate * _HOP_MS // 1000

@@ -45,7 +45,7 @@ class OcrResult:
     """The lines joined with newlines."""
     lines: tuple[OcrLine, ...]
     confidence: float
-    """Between 0 and 1; 0 when no text was found."""
+    """Between 0 and 1, and 0 when no text was found."""
 
 
 EMPTY_RESULT: Final = OcrResult(text="", lines=(), confidence=0.0)
@@ -79,7 +79,7 @@ class SimulatedTextRecognizer:
     simulated = True
 
     def recognize(self, image: bytes, format: str) -> OcrResult:
-        """Return the embedded text; see the class docstring."""
+        """Return the embedded text, as the class docstring describes."""
         if not is_png(image):
             return EMPTY_RESULT
         try:

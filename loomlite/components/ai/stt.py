@@ -120,7 +120,7 @@ class SimulatedSpeechToText:
         self.language = language
 
     def transcribe(self, samples: npt.ArrayLike, sample_rate: int) -> Transcript:
-        """Return a placeholder transcript; see the class docstring."""
+        """Return a placeholder transcript, as the class docstring describes."""
         array = np.asarray(samples)
         signal = to_float_mono(array, sample_rate)
         frame_length = max(1, sample_rate * _FRAME_MS // 1000)
