@@ -170,7 +170,18 @@ def _check_requirements(spec: BackendSpec) -> None:
 
 def _import_target(spec: BackendSpec) -> Callable[..., Backend]:
     module_name, _, attribute = spec.target.partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        # This happens when an extra is partly installed, so the listed
+        # modules exist but one of their dependencies does not.
+        if spec.extra is None:
+            raise
+        raise ConfigurationError(
+            f"{spec.stage} backend {spec.name!r} failed to import: {error}; "
+            f"run: pip install 'loomlite[{spec.extra}]'",
+            key=f"{spec.stage}.backend",
+        ) from error
     factory: Callable[..., Backend] = getattr(module, attribute)
     return factory
 

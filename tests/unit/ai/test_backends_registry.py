@@ -92,6 +92,37 @@ def test_missing_extra_names_pip_command() -> None:
     assert "loomlite_test_module_that_is_not_installed" in message
 
 
+def test_failed_import_names_pip_command() -> None:
+    registry = BackendRegistry(
+        [
+            BackendSpec(
+                "ocr",
+                "rapidocr",
+                "loomlite_test_module_that_is_not_installed.engine:Recognizer",
+                simulated=False,
+                extra="ocr",
+            )
+        ]
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        registry.load("ocr", "rapidocr")
+
+    message = str(caught.value)
+    assert "failed to import" in message
+    assert "pip install 'loomlite[ocr]'" in message
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_failed_import_without_extra_propagates() -> None:
+    registry = BackendRegistry(
+        [BackendSpec("ocr", "broken", "loomlite_test_missing.engine:X", True)]
+    )
+
+    with pytest.raises(ModuleNotFoundError):
+        registry.load("ocr", "broken")
+
+
 def test_unknown_option_lists_accepted_options() -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_backend("stt", "simulated", beam_size=5)
