@@ -16,7 +16,6 @@ import numpy.typing as npt
 
 from loomlite._fixtures import fixture_path
 from loomlite.components.ai.backends import Backend
-from loomlite.components.enrich.geo import EARTH_RADIUS_M
 from loomlite.errors import ConfigurationError
 
 __all__ = [
@@ -37,6 +36,10 @@ PLACE_COLUMNS: Final = (
     "locality",
     "country_code",
 )
+# Mean Earth radius (IUGG) in metres, the sphere that geo.haversine_distance uses.
+# TODO: import EARTH_RADIUS_M from loomlite.components.enrich.geo instead of
+# keeping this copy.
+EARTH_RADIUS_M: Final = 6_371_008.8
 # Points per block in ``lookup_many``: a block's distance matrix has
 # block x places float64 values (4096 x 100 places = 3.2 MB).
 _BLOCK: Final = 4096
@@ -191,7 +194,7 @@ class _PlaceTable:
     ) -> npt.NDArray[np.float64]:
         """Return great-circle distances in metres, shape (points, places).
 
-        This is the spherical formula of ``geo.haversine_distance``,
+        This is the haversine formula on a sphere of ``EARTH_RADIUS_M``,
         vectorised. ``points`` has shape (points, 2) in degrees.
         """
         point_latitudes = np.radians(points[:, :1])
