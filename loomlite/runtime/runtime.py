@@ -396,6 +396,11 @@ class Runtime:
                 f"the runtime was not idle after {timeout} s: {'; '.join(busy)}"
             ) from None
 
+    async def is_busy(self) -> bool:
+        """Whether a subscription lags or a handler runs right now."""
+        self._require_running("check whether it is busy")
+        return bool(await self._busy())
+
     async def _busy(self) -> list[str]:
         """Return why the runtime is busy, or an empty list when it is idle."""
         reasons: list[str] = []
