@@ -1,1 +1,46 @@
-"""The enrich component's building blocks: geometry, steps, motion and places."""
+"""Deterministic derivations from sensor data: steps, significant motion, geofences.
+
+Each detector keeps the state of one device and works on event time
+(``recorded_at``), so results do not depend on arrival order within the
+lateness bound or on replay speed. The enrich component feeds them messages.
+"""
+
+from loomlite.components.enrich.geo import haversine_distance
+from loomlite.components.enrich.geofence import (
+    GeofenceConfig,
+    GeofenceEvent,
+    GeofenceRegion,
+    GeofenceTracker,
+    Transition,
+    load_regions,
+)
+from loomlite.components.enrich.motion import (
+    MotionDetector,
+    MotionDetectorConfig,
+    MotionEvent,
+    MotionKind,
+)
+from loomlite.components.enrich.reorder import ReorderBuffer
+from loomlite.components.enrich.steps import (
+    StepCounter,
+    StepCounterConfig,
+    StepWindow,
+)
+
+__all__ = [
+    "GeofenceConfig",
+    "GeofenceEvent",
+    "GeofenceRegion",
+    "GeofenceTracker",
+    "MotionDetector",
+    "MotionDetectorConfig",
+    "MotionEvent",
+    "MotionKind",
+    "ReorderBuffer",
+    "StepCounter",
+    "StepCounterConfig",
+    "StepWindow",
+    "Transition",
+    "haversine_distance",
+    "load_regions",
+]
