@@ -16,6 +16,7 @@ from loomlite.errors import ComponentError, UnknownTopicError
 from loomlite.runtime.statistics import ComponentCounters
 
 if TYPE_CHECKING:
+    from loomlite.runtime.runtime import RuntimeStatistics
     from loomlite.runtime.settings import ComponentSettings, LoomliteSettings
 
 __all__ = ["ComponentContext", "Context", "Output"]
@@ -39,6 +40,10 @@ class ComponentContext:
 
     ``publish`` sends a message at once. Handlers get a Context instead, whose
     ``publish`` waits until the handler has returned.
+
+    ``runtime_statistics`` returns a snapshot of the broker and of every
+    component, for components that report on the others, such as the
+    monitor. It is None when the context was built outside a Runtime.
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class ComponentContext:
         options: ComponentSettings,
         counters: ComponentCounters,
         logger: logging.Logger,
+        runtime_statistics: Callable[[], RuntimeStatistics] | None = None,
     ) -> None:
         self.component = component
         self.catalog = catalog
@@ -62,6 +68,7 @@ class ComponentContext:
         self.settings = settings
         self.options = options
         self.counters = counters
+        self.runtime_statistics = runtime_statistics
         self.logger = logging.LoggerAdapter(logger, {"component": component})
         self._publishes = dict(publishes)
         self._encoder = encoder

@@ -278,6 +278,7 @@ class Runtime:
                 options=self.settings.components.for_component(component.name),
                 counters=ComponentCounters(component.name),
                 logger=logging.getLogger(type(component).__module__),
+                runtime_statistics=self.statistics,
             )
             own = {
                 group: routes
