@@ -38,6 +38,7 @@ __all__ = [
     "ComponentsSettings",
     "EnrichSettings",
     "ExternalSettings",
+    "FetcherSettings",
     "IngestSettings",
     "LoomliteSettings",
     "MonitorSettings",
@@ -77,8 +78,47 @@ class EnrichSettings(ComponentSettings):
     """Geocoding, geofences, steps and motion classification."""
 
 
+class FetcherSettings(_Section):
+    """One fetcher of the external component.
+
+    ``interval`` is time on the runtime clock between fetch cycles, given in
+    seconds or ISO 8601 (``PT5M``). Each subclass sets production's default.
+    """
+
+    enabled: bool = True
+    interval: timedelta = timedelta(minutes=5)
+
+    @field_validator("interval")
+    @classmethod
+    def _check_interval(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"expected a positive interval, got {value}")
+        return value
+
+
+class EmailFetcherSettings(FetcherSettings):
+    interval: timedelta = timedelta(minutes=5)
+
+
+class CalendarFetcherSettings(FetcherSettings):
+    interval: timedelta = timedelta(minutes=30)
+
+
+class HackerNewsFetcherSettings(FetcherSettings):
+    interval: timedelta = timedelta(hours=2)
+
+
+class XLikesFetcherSettings(FetcherSettings):
+    interval: timedelta = timedelta(hours=6)
+
+
 class ExternalSettings(ComponentSettings):
     """Fetchers for email, calendar, Hacker News and X likes."""
+
+    email: EmailFetcherSettings = EmailFetcherSettings()
+    calendar: CalendarFetcherSettings = CalendarFetcherSettings()
+    hackernews: HackerNewsFetcherSettings = HackerNewsFetcherSettings()
+    x_likes: XLikesFetcherSettings = XLikesFetcherSettings()
 
 
 class PersistSettings(ComponentSettings):
@@ -93,7 +133,22 @@ class PersistSettings(ComponentSettings):
 class MonitorSettings(ComponentSettings):
     """Periodic health and lag reports."""
 
-    interval: float = Field(default=5.0, gt=0, description="Seconds between reports.")
+    interval: float = Field(
+        default=5.0, gt=0, description="Real seconds between samples."
+    )
+    history: int = Field(
+        default=300, ge=2, description="Samples kept for each history series."
+    )
+    status_log: bool = Field(
+        default=True,
+        description="Log an INFO status line after each sample. Turn it off "
+        "when a terminal panel shows the status.",
+    )
+    status_log_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="Minimum real seconds between two status lines.",
+    )
 
 
 class ComponentsSettings(_Section):
