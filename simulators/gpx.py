@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from loomlite._fixtures import fixture_path
 from loomlite.components.enrich.geo import haversine_distance
 from loomlite.errors import GpxError
 
@@ -402,25 +403,9 @@ def _require_aware(moment: datetime) -> datetime:
 
 
 def bundled_track_path(name: str) -> Path:
-    """Return the path of a GPX file shipped with loomlite (see BUNDLED_TRACKS).
-
-    An installed wheel keeps the fixtures under ``loomlite/_data/fixtures``
-    and a source checkout keeps them in ``fixtures/`` at the repository root.
-    """
+    """Return the path of a GPX file shipped with loomlite (see BUNDLED_TRACKS)."""
     if name not in BUNDLED_TRACKS:
         raise ValueError(
             f"unknown bundled track {name!r}; expected one of {list(BUNDLED_TRACKS)}"
         )
-
-    package_root = Path(__file__).resolve().parents[1]
-    candidates = (
-        package_root / "loomlite" / "_data" / "fixtures" / "gpx" / name,
-        package_root / "fixtures" / "gpx" / name,
-    )
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"bundled track {name!r} is missing from {candidates[0]} and "
-        f"{candidates[1]}; reinstall loomlite"
-    )
+    return fixture_path("gpx", name)
