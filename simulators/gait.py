@@ -127,7 +127,7 @@ class GaitInterval:
 
 @dataclass(frozen=True, slots=True)
 class GaitTruth:
-    """What the simulated person did, exactly, independent of the sampling."""
+    """Ground truth of a recording: exact steps, bouts, jolts and sampling gaps."""
 
     intervals: tuple[GaitInterval, ...]
     step_times: tuple[datetime, ...]

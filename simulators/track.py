@@ -75,7 +75,7 @@ class Visit:
 
 @dataclass(frozen=True, slots=True)
 class VisitTruth:
-    """Where and when a visit took place on the played-back track."""
+    """Ground truth of one visit: its place and its times on the played-back track."""
 
     name: str
     latitude: float

@@ -2,7 +2,8 @@
 
 Each detector keeps the state of one device and works on event time
 (``recorded_at``), so results do not depend on arrival order within the
-lateness bound or on replay speed. The enrich component feeds them messages.
+lateness bound or on replay speed. Callers keep one detector per device and
+feed it that device's messages.
 """
 
 from loomlite.components.enrich.geo import haversine_distance

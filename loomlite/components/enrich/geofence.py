@@ -77,7 +77,7 @@ class GeofenceRegion(BaseModel):
 
 
 class GeofenceConfig(BaseModel):
-    """Settings of a GeofenceTracker; distances in metres."""
+    """Settings of a GeofenceTracker, with distances in metres."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -237,9 +237,9 @@ class GeofenceTracker:
         return events
 
     def flush(self) -> list[GeofenceEvent]:
-        """Process every held fix, as at the end of a stream.
+        """Process every buffered fix, as at the end of a stream.
 
-        Transitions whose dwell is not complete stay pending; they are not
+        A transition whose dwell is not complete stays pending and is not
         emitted.
         """
         return self._process(self._buffer.flush())

@@ -1,7 +1,7 @@
 """An event-time reorder buffer with a lateness bound.
 
 Devices upload readings in batches, and batches can overtake each other, so
-readings reach a consumer out of ``recorded_at`` order. The buffer holds each
+readings reach a consumer out of ``recorded_at`` order. The buffer keeps each
 item until the newest ``recorded_at`` seen is more than ``lateness`` ahead of
 it, then releases items in ``(recorded_at, sort_key)`` order.
 
@@ -47,7 +47,7 @@ class ReorderStatistics:
 
     accepted: int
     released: int
-    held: int
+    buffered: int
     late: int
     duplicates: int
 
@@ -99,7 +99,7 @@ class ReorderBuffer(Generic[Item]):
         return self._release(self._newest - self.lateness)
 
     def flush(self) -> list[Item]:
-        """Release every held item in order, as at the end of a stream.
+        """Release every buffered item in order, as at the end of a stream.
 
         Afterwards an item older than the newest time seen is late.
         """
@@ -113,7 +113,7 @@ class ReorderBuffer(Generic[Item]):
         return ReorderStatistics(
             accepted=self._accepted,
             released=self._released,
-            held=len(self._heap),
+            buffered=len(self._heap),
             late=self._late,
             duplicates=self._duplicates,
         )

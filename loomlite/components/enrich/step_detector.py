@@ -103,11 +103,6 @@ class StepDetector:
         """The time of the oldest candidate that may still become a step."""
         return self._pending[0] if self._pending else None
 
-    @property
-    def sample_interval(self) -> float:
-        """The smoothed interval between samples, in seconds."""
-        return self._interval
-
     def add(self, seconds: float, magnitude: float) -> list[float]:
         """Process one sample and return the times of newly confirmed steps."""
         self._expire_run(seconds)
@@ -193,8 +188,8 @@ class StepDetector:
         if len(self._pending) < self.settings.min_run_steps:
             return []
         if not _regular(self._pending):
-            # Slide the run forward: the oldest candidate breaks the rhythm
-            # more often than not, and later ones may still form a run.
+            # Drop the oldest candidate and keep the rest, which may still
+            # form a regular run with the next candidates.
             self._pending.pop(0)
             self.discarded_candidates += 1
             return []

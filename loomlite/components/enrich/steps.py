@@ -66,7 +66,7 @@ class AccelerationSample(Protocol):
 
 
 class StepCounterConfig(BaseModel):
-    """Settings of a StepCounter; durations accept seconds or ISO 8601 strings."""
+    """Settings of a StepCounter. Durations accept seconds or ISO 8601 strings."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -225,7 +225,7 @@ class StepCounter:
         return windows
 
     def flush(self) -> list[StepWindow]:
-        """Process every held sample and emit every open window, oldest first.
+        """Process every buffered sample and emit every open window, oldest first.
 
         Call it at the end of a stream. Samples that arrive afterwards with an
         older ``recorded_at`` than the newest seen are dropped as late.

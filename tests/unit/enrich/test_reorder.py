@@ -77,7 +77,7 @@ def test_flush_releases_everything() -> None:
     buffer.push(2.0, "b", "b")
 
     assert buffer.flush() == ["a", "b"]
-    assert buffer.statistics().held == 0
+    assert buffer.statistics().buffered == 0
     assert buffer.push(1.5, "older", "older") == []
     assert buffer.statistics().late == 1
 
@@ -117,7 +117,7 @@ def test_statistics_count_items() -> None:
     assert statistics.released == 2
     assert statistics.duplicates == 1
     assert statistics.late == 1
-    assert statistics.held == 0
+    assert statistics.buffered == 0
 
 
 def test_negative_lateness_is_rejected() -> None:
