@@ -36,6 +36,7 @@ class Crasher(Component):
         self.setups = 0
         self.teardowns = 0
         self.running = anyio.Event()
+        self.crashed = anyio.Event()
 
     async def setup(self) -> None:
         self.setups += 1
@@ -46,6 +47,8 @@ class Crasher(Component):
     async def run(self) -> None:
         self.starts += 1
         if self.starts <= self.failures:
+            if self.starts > 1:
+                self.crashed.set()  # set once a restart has happened
             raise RuntimeError(f"crash number {self.starts}")
         self.running.set()
         await anyio.sleep_forever()
@@ -113,6 +116,8 @@ async def test_others_run_while_one_crashes() -> None:
         for latitude in (1.0, 2.0, 3.0):
             await runtime.publish(GPS, fix(latitude))
         await runtime.run_until_idle(timeout=5)
+        with anyio.fail_after(5):
+            await crasher.crashed.wait()
         restarts = runtime.statistics().components["crasher"].restarts
 
     assert recorder.places == ["place at 1.0", "place at 2.0", "place at 3.0"]
