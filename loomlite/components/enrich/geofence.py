@@ -15,7 +15,8 @@ The margin (hysteresis) and the dwell keep GPS noise near the boundary from
 producing enter/exit pairs. An event's ``recorded_at`` is the time of the
 first fix of the confirmed run, and ``confirmed_at`` the time of the fix
 that completed the dwell. Fixes whose reported ``accuracy`` is worse than
-``max_accuracy_m`` are ignored.
+``max_accuracy_m`` are ignored, and so are fixes with a non-finite or
+out-of-range latitude or longitude.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class GeofenceTrackerStatistics:
     """Counters of one GeofenceTracker."""
 
     fixes: ReorderStatistics
+    invalid_fixes: int
     inaccurate_fixes: int
     events: int
     cancelled_transitions: int
@@ -205,6 +207,7 @@ class GeofenceTracker:
         )
         self._dwell = self.config.min_dwell.total_seconds()
         self._inaccurate = 0
+        self._invalid = 0
         self._events = 0
         self._cancelled = 0
 
@@ -221,6 +224,18 @@ class GeofenceTracker:
 
     def add(self, fix: GpsFix) -> list[GeofenceEvent]:
         """Accept one fix and return the events it confirmed, in time order."""
+        if not _valid_position(fix.latitude, fix.longitude):
+            self._invalid += 1
+            if self._invalid == 1 or self._invalid % 1000 == 0:
+                logger.warning(
+                    "skipped %d GPS fix(es) with an invalid position in geofence "
+                    "tracker %r; the last was (%r, %r)",
+                    self._invalid,
+                    self.device_id,
+                    fix.latitude,
+                    fix.longitude,
+                )
+            return []
         if fix.accuracy is not None and fix.accuracy > self.config.max_accuracy_m:
             self._inaccurate += 1
             return []
@@ -248,6 +263,7 @@ class GeofenceTracker:
         """Return a snapshot of the counters."""
         return GeofenceTrackerStatistics(
             fixes=self._buffer.statistics(),
+            invalid_fixes=self._invalid,
             inaccurate_fixes=self._inaccurate,
             events=self._events,
             cancelled_transitions=self._cancelled,
@@ -329,6 +345,10 @@ class GeofenceTracker:
             event.recorded_at,
         )
         return event
+
+
+def _valid_position(latitude: float, longitude: float) -> bool:
+    return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
 
 
 # For each transition: the state it leaves and the state while it is pending.

@@ -35,7 +35,10 @@ from loomlite.components.enrich.reorder import (
     epoch_seconds,
     utc_from_epoch,
 )
-from loomlite.components.enrich.steps import AccelerationSample
+from loomlite.components.enrich.steps import (
+    AccelerationSample,
+    acceleration_magnitude,
+)
 
 __all__ = [
     "MotionDetector",
@@ -98,6 +101,7 @@ class MotionDetectorStatistics:
     """Counters of one MotionDetector."""
 
     samples: ReorderStatistics
+    invalid_samples: int
     events: int
     discarded_runs: int
     windows_in_cooldown: int
@@ -161,11 +165,23 @@ class MotionDetector:
         self._events = 0
         self._discarded_runs = 0
         self._windows_in_cooldown = 0
+        self._invalid = 0
 
     def add(self, sample: AccelerationSample) -> list[MotionEvent]:
         """Accept one sample and return the events it completed."""
+        magnitude = acceleration_magnitude(sample)
+        if magnitude is None:
+            self._invalid += 1
+            if self._invalid == 1 or self._invalid % 1000 == 0:
+                logger.warning(
+                    "skipped %d accelerometer sample(s) with a non-finite x, y or z "
+                    "in motion detector %r",
+                    self._invalid,
+                    self.device_id,
+                )
+            return []
+
         seconds = epoch_seconds(sample.recorded_at)
-        magnitude = math.sqrt(sample.x**2 + sample.y**2 + sample.z**2)
         ready = self._buffer.push(
             seconds, (sample.x, sample.y, sample.z), (seconds, magnitude)
         )
@@ -192,6 +208,7 @@ class MotionDetector:
         """Return a snapshot of the counters."""
         return MotionDetectorStatistics(
             samples=self._buffer.statistics(),
+            invalid_samples=self._invalid,
             events=self._events,
             discarded_runs=self._discarded_runs,
             windows_in_cooldown=self._windows_in_cooldown,

@@ -47,6 +47,7 @@ __all__ = [
     "StepCounterConfig",
     "StepCounterStatistics",
     "StepWindow",
+    "acceleration_magnitude",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,22 @@ class AccelerationSample(Protocol):
     def y(self) -> float: ...
     @property
     def z(self) -> float: ...
+
+
+def acceleration_magnitude(sample: AccelerationSample) -> float | None:
+    """Return the magnitude of the acceleration in m/s², or None if not finite."""
+    magnitude = math.sqrt(sample.x**2 + sample.y**2 + sample.z**2)
+    return magnitude if math.isfinite(magnitude) else None
+
+
+def _warn_invalid(count: int, detector: str) -> None:
+    # Log the first invalid sample and then every 1000th, not each one.
+    if count == 1 or count % 1000 == 0:
+        logger.warning(
+            "skipped %d accelerometer sample(s) with a non-finite x, y or z in %s",
+            count,
+            detector,
+        )
 
 
 class StepCounterConfig(BaseModel):
@@ -146,6 +163,7 @@ class StepCounterStatistics:
     """Counters of one StepCounter."""
 
     samples: ReorderStatistics
+    invalid_samples: int
     steps: int
     inferred_steps: int
     discarded_candidates: int
@@ -207,11 +225,17 @@ class StepCounter:
         self._daily_total = 0
         self._steps = 0
         self._emitted = 0
+        self._invalid = 0
 
     def add(self, sample: AccelerationSample) -> list[StepWindow]:
         """Accept one sample and return the windows it completed, oldest first."""
+        magnitude = acceleration_magnitude(sample)
+        if magnitude is None:
+            self._invalid += 1
+            _warn_invalid(self._invalid, f"step counter {self.device_id!r}")
+            return []
+
         seconds = epoch_seconds(sample.recorded_at)
-        magnitude = math.sqrt(sample.x**2 + sample.y**2 + sample.z**2)
         ready = self._buffer.push(
             seconds, (sample.x, sample.y, sample.z), (seconds, magnitude)
         )
@@ -238,6 +262,7 @@ class StepCounter:
         """Return a snapshot of the counters."""
         return StepCounterStatistics(
             samples=self._buffer.statistics(),
+            invalid_samples=self._invalid,
             steps=self._steps,
             inferred_steps=self._detector.inferred_steps,
             discarded_candidates=self._detector.discarded_candidates,

@@ -326,3 +326,17 @@ def test_load_regions_rejects_unknown_field() -> None:
         load_regions(items)
 
     assert caught.value.key in ("regions[0].radius", "regions[0].radius_m")
+
+
+def test_invalid_positions_are_skipped() -> None:
+    fixes = stationary_fixes(0.0, 2, 0.0, seed=0, start=START)
+    broken = [
+        Position(START, float("nan"), 14.5, None, 0.0, None),
+        Position(START, 46.05, 181.0, None, 0.0, None),
+    ]
+    tracker = GeofenceTracker("phone-1", [REGION], CONFIG)
+
+    events = tracker.extend(broken + fixes) + tracker.flush()
+
+    assert tracker.statistics().invalid_fixes == 2
+    assert [e.transition for e in events] == [Transition.ENTER]

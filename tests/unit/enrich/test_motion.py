@@ -195,3 +195,14 @@ def test_event_is_emitted_after_pause_not_at_flush() -> None:
 
     assert len(before_flush) == 2
     assert detector.flush() == []
+
+
+def test_non_finite_sample_is_skipped() -> None:
+    data = recording(10.0)
+    broken = AccelerometerSample(data.samples[50].recorded_at, 0.0, float("inf"), 9.8)
+    detector = MotionDetector("phone-1")
+
+    events = detector.extend([broken, *data.samples]) + detector.flush()
+
+    assert detector.statistics().invalid_samples == 1
+    assert events == detect(data.samples)

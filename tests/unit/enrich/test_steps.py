@@ -307,3 +307,17 @@ def test_config_reads_seconds() -> None:
 def test_config_rejects_unknown_key() -> None:
     with pytest.raises(ValidationError, match="window_size"):
         StepCounterConfig.model_validate({"window_size": 30})
+
+
+def test_non_finite_sample_is_skipped() -> None:
+    data = recording(10.0)
+    broken = dataclasses.replace(data.samples[100], x=float("nan"))
+    samples = [*data.samples[:100], broken, *data.samples[101:]]
+    counter = StepCounter("phone-1")
+
+    windows = counter.extend(samples) + counter.flush()
+
+    assert counter.statistics().invalid_samples == 1
+    assert sum(w.step_count for w in windows) == pytest.approx(
+        data.truth.total_steps, rel=0.05
+    )
