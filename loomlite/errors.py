@@ -174,7 +174,15 @@ class GpxError(LoomliteError):
 
 
 class SinkError(LoomliteError):
-    """Raised when the database sink cannot write or reach its database."""
+    """Raised when the database sink cannot write or reach its database.
+
+    ``table`` names the table involved, or is None when the error concerns the
+    database as a whole.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None) -> None:
+        self.table = table
+        super().__init__(message)
 
 
 # -- runtime ----------------------------------------------------------------
