@@ -1,0 +1,146 @@
+"""Async SQLAlchemy engines for SQLite (aiosqlite) and Postgres (asyncpg)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from loomlite.errors import ConfigurationError
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "database_url", "display_url"]
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another writer's lock, in ms."""
+
+ACCEPTED_FORMS = (
+    "a file path, sqlite:///PATH, sqlite+aiosqlite:///PATH, "
+    "postgresql://USER@HOST:PORT/DATABASE or postgresql+asyncpg://…"
+)
+
+_SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
+_POSTGRES_DRIVERS = {"postgresql", "postgresql+asyncpg", "postgres"}
+
+
+def database_url(url: str | Path) -> URL:
+    """Parse ``url`` into the async-driver URL loomlite connects with.
+
+    A plain path means a SQLite file. Raises ConfigurationError for a URL
+    that does not parse, names another database or driver, or points into a
+    directory that does not exist.
+    """
+    text = str(url)
+    if not text.strip():
+        raise ConfigurationError(
+            f"the database URL is empty; expected {ACCEPTED_FORMS}"
+        )
+    if "://" not in text:
+        return _sqlite_url(make_url("sqlite+aiosqlite://").set(database=text))
+    try:
+        parsed = make_url(text)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(
+            f"invalid database URL {_masked(text)!r}: {exc}; expected {ACCEPTED_FORMS}"
+        ) from exc
+    if parsed.drivername in _SQLITE_DRIVERS:
+        return _sqlite_url(parsed.set(drivername="sqlite+aiosqlite"))
+    if parsed.drivername in _POSTGRES_DRIVERS:
+        _require_asyncpg()
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ConfigurationError(
+        f"unsupported database URL {display_url(parsed)!r}: driver "
+        f"{parsed.drivername!r} is not supported; expected {ACCEPTED_FORMS}"
+    )
+
+
+def display_url(url: str | URL) -> str:
+    """Return ``url`` as text with any password replaced by ``***``."""
+    if isinstance(url, str):
+        return _masked(url)
+    return url.render_as_string(hide_password=True)
+
+
+def _masked(text: str) -> str:
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # Without a parse, hide everything before the host, password included.
+        return re.sub(r"//[^/@]*@", "//***@", text)
+
+
+def _sqlite_url(url: URL) -> URL:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    path = Path(database).expanduser()
+    if path.is_dir():
+        raise ConfigurationError(
+            f"cannot open SQLite database {database!r}: it is a directory; "
+            "give the path of a database file"
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigurationError(
+            f"cannot open SQLite database {database!r}: directory {str(parent)!r} "
+            "does not exist; create it or choose another path"
+        )
+    return url
+
+
+def _require_asyncpg() -> None:
+    if importlib.util.find_spec("asyncpg") is None:
+        raise ConfigurationError(
+            "connecting to Postgres needs the asyncpg driver, which is not "
+            "installed; run: pip install 'loomlite[postgres]'"
+        )
+
+
+def create_engine(url: str | Path, **options: Any) -> AsyncEngine:
+    """Create an async engine for ``url`` (see database_url for the forms).
+
+    SQLite connections use WAL, ``synchronous=NORMAL``, a busy timeout of
+    SQLITE_BUSY_TIMEOUT_MS and foreign keys, and every transaction starts
+    with ``BEGIN IMMEDIATE``. ``options`` go to ``create_async_engine``.
+    """
+    parsed = database_url(url)
+    engine = create_async_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    logger.debug("created engine for %s", display_url(parsed))
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # In WAL mode a deferred transaction that has read and then tries to
+    # write fails with "database is locked" at once, without waiting for the
+    # busy timeout, when another connection committed in between. Starting
+    # every transaction with BEGIN IMMEDIATE takes the write lock first, and
+    # that wait does honour the busy timeout. The driver's own BEGIN is
+    # switched off so that SQLAlchemy's begin event can issue this one. The
+    # recipe is from SQLAlchemy 2's SQLite dialect documentation, which
+    # states that it applies to aiosqlite as well.
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,110 @@
+"""The idempotent INSERT of a table, prepared once per table and dialect."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Dialect, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+from loomlite.errors import ConfigurationError
+
+__all__ = ["SUPPORTED_DIALECTS", "IdempotentInsert", "natural_key"]
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+Row = dict[str, Any]
+
+
+def natural_key(table: Table) -> tuple[str, ...]:
+    """Return the natural key columns that ``table_for`` recorded on ``table``."""
+    try:
+        key: tuple[str, ...] = table.info["natural_key"]
+    except KeyError:
+        raise ConfigurationError(
+            f"table {table.name!r} carries no natural key; build it with "
+            "loomlite.sink.table_for"
+        ) from None
+    return key
+
+
+class IdempotentInsert:
+    """``INSERT … ON CONFLICT (natural key) DO NOTHING`` for one table.
+
+    ``execute`` inserts rows (dicts with a value for every column except
+    ``id``) and returns how many were new. SQLite reports that count as the
+    rowcount of an executemany. asyncpg reports no rowcount for executemany,
+    so on Postgres the statement returns the ids of the inserted rows and
+    they are counted.
+    """
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        if dialect.name not in SUPPORTED_DIALECTS:
+            raise ConfigurationError(
+                f"the sink supports the dialects {SUPPORTED_DIALECTS!r}, "
+                f"not {dialect.name!r}"
+            )
+        self.table = table
+        self._columns = [column.name for column in table.c if column.name != "id"]
+        key = natural_key(table)
+        if dialect.name == "sqlite":
+            self._prepare_sqlite(sqlite.insert(table), key, dialect)
+        else:
+            self._statement: Insert = (
+                postgresql.insert(table)
+                .on_conflict_do_nothing(index_elements=key)
+                .returning(table.c.id)
+            )
+            self._sql = ""
+
+    def _prepare_sqlite(
+        self, statement: sqlite.Insert, key: Sequence[str], dialect: Dialect
+    ) -> None:
+        # SQLAlchemy compiles the Core statement once, and rows are bound to it
+        # as tuples through each column type's bind processor. That skips
+        # SQLAlchemy's per-row work for dict parameters, which costs more than
+        # the insert itself. The SQL text comes only from the compiler, whose
+        # identifiers come from the code-defined catalog.
+        statement = statement.on_conflict_do_nothing(index_elements=key)
+        compiled = statement.compile(dialect=dialect, column_keys=self._columns)
+        order = list(compiled.positiontup or ())
+        if sorted(order) != sorted(self._columns):
+            raise ConfigurationError(
+                f"compiling the INSERT for table {self.table.name!r} gave the "
+                f"parameters {order!r}, expected {self._columns!r}"
+            )
+        self._statement = statement
+        self._sql = str(compiled)
+        self._getter = operator.itemgetter(*order)
+        self._processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(order):
+            processor = self.table.c[name].type.bind_processor(dialect)
+            if processor is not None:
+                self._processors.append((index, processor))
+
+    async def execute(self, connection: AsyncConnection, rows: Sequence[Row]) -> int:
+        """Insert ``rows`` inside the connection's transaction; count new rows."""
+        if not self._sql:
+            result = await connection.execute(self._statement, list(rows))
+            return len(result.all())
+        driver_result = await connection.exec_driver_sql(
+            self._sql, self._parameters(rows)
+        )
+        return int(driver_result.rowcount)
+
+    def _parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        # Every table has the envelope's columns, so the getter returns tuples.
+        getter = self._getter
+        if not self._processors:
+            return [getter(row) for row in rows]
+        parameters = []
+        for row in rows:
+            values = list(getter(row))
+            for index, processor in self._processors:
+                values[index] = processor(values[index])
+            parameters.append(tuple(values))
+        return parameters

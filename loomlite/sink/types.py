@@ -1,0 +1,70 @@
+"""Column types the sink adds to SQLAlchemy's own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Text
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from loomlite.contract.types import as_utc
+
+__all__ = ["UtcDateTime"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    On write a naive value is taken as UTC and an aware one is converted to
+    UTC, the contract's rule for ``UtcDatetime``. Postgres stores
+    ``TIMESTAMP WITH TIME ZONE``. SQLite has no timestamp type, so it stores
+    fixed-width ISO-8601 text with microseconds and a ``+00:00`` offset, whose
+    text order is the time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # The sink binds every timestamp through this, so SQLite gets a short
+        # path for the usual value: an aware datetime already in UTC.
+        process_bind_param = self.process_bind_param
+
+        def process(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is UTC:
+                return value.isoformat(timespec="microseconds")
+            return process_bind_param(value, dialect)
+
+        return process
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | str | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(
+                f"expected a datetime for a UtcDateTime column, got {value!r}"
+            )
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            return value.isoformat(timespec="microseconds")
+        return value
+
+    def process_result_value(
+        self, value: datetime | str | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return as_utc(value)
