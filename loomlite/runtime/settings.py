@@ -39,6 +39,7 @@ __all__ = [
     "EnrichSettings",
     "ExternalSettings",
     "FetcherSettings",
+    "GeofenceRegionSettings",
     "IngestSettings",
     "LoomliteSettings",
     "MonitorSettings",
@@ -68,14 +69,106 @@ class IngestSettings(ComponentSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port.")
 
 
-class AiSettings(ComponentSettings):
-    """Model stages: voice activity, speech-to-text, OCR, captions, embeddings."""
+# Stage names of the backend registry whose options AiSettings.backend_options sets.
+_AI_BACKEND_STAGES = ("vad", "stt", "emotion", "ocr", "caption", "embed")
 
+
+class AiSettings(ComponentSettings):
+    """Model stages: voice activity, speech-to-text, OCR, captions, embeddings.
+
+    Each ``*_backend`` option names a backend of the registry in
+    ``loomlite.components.ai.backends``.
+    """
+
+    # NOTE: the ai component does not read ``backend``. The *_backend options
+    # below choose the backend of each stage.
     backend: Literal["simulated", "real"] = "simulated"
+    vad_backend: Literal["energy", "simulated"] = Field(
+        default="energy",
+        description="Voice-activity detector: 'energy' (signal processing) or "
+        "'simulated' (level threshold with hashed scores).",
+    )
+    stt_backend: str = Field(default="simulated", description="Speech-to-text.")
+    emotion_backend: str = Field(
+        default="simulated-prosody", description="Emotion in speech segments."
+    )
+    ocr_backend: str = Field(default="simulated", description="Text in images.")
+    caption_backend: str = Field(default="simulated", description="Image captions.")
+    embed_backend: str = Field(
+        default="simulated-hashing", description="Text embeddings."
+    )
+    backend_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Keyword options per registry stage (vad, stt, emotion, ocr, "
+        "caption, embed) passed to its backend, e.g. {stt = {word_ms = 300}}.",
+    )
+    inference_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker threads that each stage may run inference in at once.",
+    )
+
+    @field_validator("backend_options")
+    @classmethod
+    def _check_backend_stages(
+        cls, value: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        unknown = sorted(set(value) - set(_AI_BACKEND_STAGES))
+        if unknown:
+            raise ValueError(
+                f"unknown backend stage(s) {', '.join(map(repr, unknown))}; "
+                f"expected one of {', '.join(_AI_BACKEND_STAGES)}"
+            )
+        return value
+
+
+class GeofenceRegionSettings(_Section):
+    """A circular geofence region: a unique name, its centre and its radius."""
+
+    name: str = Field(min_length=1)
+    latitude: float = Field(ge=-90.0, le=90.0, description="Degrees.")
+    longitude: float = Field(ge=-180.0, le=180.0, description="Degrees.")
+    radius_m: float = Field(gt=0.0, description="Metres.")
 
 
 class EnrichSettings(ComponentSettings):
-    """Geocoding, geofences, steps and motion classification."""
+    """Geocoding, geofences, steps and motion classification.
+
+    ``geofence``, ``steps``, ``motion`` and ``activity`` are passed to the
+    configuration models of the enrich detectors (GeofenceConfig,
+    StepCounterConfig, MotionDetectorConfig, ActivityConfig), which the enrich
+    component validates when it starts. Durations there accept seconds or
+    ISO 8601 strings.
+    """
+
+    geocode_backend: str = Field(
+        default="simulated-places", description="Reverse-geocoding backend."
+    )
+    geocode_options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword options of the geocoder."
+    )
+    regions: tuple[GeofenceRegionSettings, ...] = Field(
+        default=(), description="Regions whose entries and exits are detected."
+    )
+    geofence: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, Any] = Field(default_factory=dict)
+    motion: dict[str, Any] = Field(default_factory=dict)
+    activity: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("regions")
+    @classmethod
+    def _check_region_names(
+        cls, value: tuple[GeofenceRegionSettings, ...]
+    ) -> tuple[GeofenceRegionSettings, ...]:
+        names = [region.name for region in value]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValueError(
+                    f"region name {name!r} at regions[{index}] is already used; "
+                    "give each region a unique name"
+                )
+        return value
 
 
 class FetcherSettings(_Section):
