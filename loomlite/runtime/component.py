@@ -21,8 +21,9 @@ class Component:
 
     A subclass sets ``name`` and ``publishes`` (the topics it may publish to)
     and marks its handlers with ``@subscribe``. It may override ``setup`` and
-    ``teardown``, which run around every start and restart, and ``run``, a
-    background loop for simulators and fetchers that runs beside the handlers.
+    ``teardown``, which run around every start and restart, ``run``, a
+    background loop for simulators and fetchers that runs beside the handlers,
+    and ``drain``, which publishes held state when the runtime stops.
 
     The supervisor binds a ComponentContext before ``setup``; ``self.context``
     gives the clock, settings, logger and direct publishing from then on.
@@ -76,6 +77,16 @@ class Component:
         """Release what ``setup`` took.
 
         Runs after each stop or crash that follows a successful ``setup``.
+        """
+
+    async def drain(self) -> None:
+        """Publish what the component still holds when the runtime stops.
+
+        Stateful components override it to flush event-time windows and open
+        segments through ``self.context.publish``. It runs once per clean
+        stop, after the handlers have stopped taking records and before
+        ``teardown``, while the broker is still open. It does not run after a
+        crash, so a restart loses the held state.
         """
 
     async def run(self) -> None:

@@ -299,10 +299,11 @@ class Runtime:
 
     async def stop(self) -> None:
         """Drain and close: stop taking input, let running handlers finish,
-        close the sink, then close the broker. Safe to call more than once.
+        call each component's ``drain``, close the sink, then close the
+        broker. Safe to call more than once.
 
-        Handlers still running after ``supervisor.drain_timeout`` seconds are
-        cancelled, and their records stay uncommitted.
+        Handlers and drains still running after ``supervisor.drain_timeout``
+        seconds are cancelled, and the handlers' records stay uncommitted.
         """
         if self._state is RuntimeState.CREATED:
             raise LifecycleError("runtime", self._state.value, "stop it")

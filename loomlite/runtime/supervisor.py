@@ -195,6 +195,8 @@ class ComponentRunner:
                 await self._stop.wait()
                 # Again, for dispatchers created after an early stop request.
                 self.stop()
+            # Only a clean stop gets here: the dispatchers have finished.
+            await self._drain()
         finally:
             self.dispatchers = ()
             with anyio.CancelScope(shield=True):
@@ -226,6 +228,21 @@ class ComponentRunner:
             logger.info(
                 "background loop of component %r finished",
                 self.name,
+                extra={"component": self.name},
+            )
+
+    async def _drain(self) -> None:
+        try:
+            await self.component.drain()
+        except Exception as exc:
+            # The component is stopping anyway, so the failure is logged and
+            # teardown still runs. What drain did not publish is lost.
+            logger.error(
+                "drain of component %r failed: %s: %s",
+                self.name,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
                 extra={"component": self.name},
             )
 
