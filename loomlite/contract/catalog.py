@@ -54,11 +54,13 @@ class TableSpec:
     """Where the sink stores a topic: table name and natural key columns.
 
     The natural key makes writes idempotent and always includes the time
-    column ``recorded_at``.
+    column ``recorded_at``. ``unique`` names columns that must each be unique
+    on their own, such as a producer's dedupe hash; NULLs never collide.
     """
 
     name: str
     natural_key: tuple[str, ...] = ("device_id", "recorded_at")
+    unique: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if "recorded_at" not in self.natural_key:

@@ -24,6 +24,9 @@ WEEK = days(7)
 default of 168 hours."""
 
 
-def table(name: str, *key: str) -> TableSpec:
-    """Return table ``name`` keyed on device_id, then ``key``, then recorded_at."""
-    return TableSpec(name, ("device_id", *key, "recorded_at"))
+def table(name: str, *key: str, unique: tuple[str, ...] = ()) -> TableSpec:
+    """Return table ``name`` keyed on device_id, then ``key``, then recorded_at.
+
+    ``unique`` names columns that are unique on their own.
+    """
+    return TableSpec(name, ("device_id", *key, "recorded_at"), unique)

@@ -39,7 +39,9 @@ _FETCHED = [
         models={1: EmailEvent},
         aliases=("external.email.raw", "external.email.parsed"),
         retention=days(90),
-        table=table("external_email_events_raw", "message_id_external"),
+        table=table(
+            "external_email_events_raw", "message_id_external", unique=("content_hash",)
+        ),
         field_aliases={
             "data.message_id": "message_id_external",
             "from_address": "sender",
@@ -66,7 +68,9 @@ _FETCHED = [
         models={1: CalendarEvent},
         aliases=("external.calendar.raw", "external.calendar.enriched"),
         retention=days(365),
-        table=table("external_calendar_events_raw", "event_id"),
+        table=table(
+            "external_calendar_events_raw", "event_id", unique=("content_hash",)
+        ),
         field_aliases={"summary": "title"},
     ),
     TopicSpec(
@@ -82,7 +86,7 @@ _FETCHED = [
         models={1: TwitterLike},
         aliases=("task.likes.x",),
         retention=days(365),
-        table=table("external_twitter_liked_raw", "tweet_id"),
+        table=table("external_twitter_liked_raw", "tweet_id", unique=("content_hash",)),
         field_aliases={
             "url": "tweet_url",
             "text": "tweet_text",
@@ -130,7 +134,9 @@ _FETCHED = [
         ),
         retention=days(180),
         partitions=2,
-        table=table("external_hackernews_activity_raw", "item_id"),
+        table=table(
+            "external_hackernews_activity_raw", "item_id", unique=("content_hash",)
+        ),
         field_aliases={
             "story_id": "item_id",
             "comments_count": "comment_count",
