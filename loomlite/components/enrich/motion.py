@@ -7,12 +7,12 @@ at least ``min_samples`` samples and a standard deviation of at least
 ``threshold``. Because the deviation is taken around the window's own mean,
 gravity and the phone's orientation do not matter.
 
-A motion event is a run of active windows in which no pause (inactive or
-empty windows) lasts longer than ``max_pause``. It is emitted once the pause
-after it exceeds ``max_pause``, and only if its active windows add up to at
-least ``min_duration``, which rejects single jolts and pairs of them. After
-an event ends, windows that start before ``end + cooldown`` are ignored, so a
-new event starts no earlier than that.
+A motion event begins with consecutive active windows that last at least
+``min_duration``, which rejects single jolts and pairs of them. After that,
+pauses (inactive or empty windows) of up to ``max_pause`` do not end it. The
+event is emitted once a pause exceeds ``max_pause``. After an event ends,
+windows that start before ``end + cooldown`` are ignored, so a new event
+starts no earlier than that.
 
 Every duration is event time. The detector never reads a clock, so replays at
 any speed, or in any order within the lateness bound, give the same events.
@@ -156,6 +156,8 @@ class MotionDetector:
         self.device_id = device_id
         self.config = config or MotionDetectorConfig()
         self._window_seconds = self.config.window.total_seconds()
+        self._min_duration = self.config.min_duration.total_seconds()
+        self._max_pause = self.config.max_pause.total_seconds()
         self._buffer: ReorderBuffer[tuple[float, float]] = ReorderBuffer(
             self.config.lateness, name=f"motion detector {device_id!r}"
         )
@@ -234,12 +236,12 @@ class MotionDetector:
         config = self.config
         start = window.index * self._window_seconds
         end = start + self._window_seconds
-        max_pause = config.max_pause.total_seconds()
 
         events: list[MotionEvent] = []
         # Windows without samples are never closed, so check here whether the
         # pause before this window already ended the run.
-        if self._run is not None and start - self._run.last_active_end > max_pause:
+        run = self._run
+        if run is not None and start - run.last_active_end > self._allowed_pause(run):
             events += self._finish_run()
 
         active = (
@@ -247,7 +249,8 @@ class MotionDetector:
             and math.sqrt(window.variance) >= config.threshold
         )
         if not active:
-            if self._run is not None and end - self._run.last_active_end > max_pause:
+            run = self._run
+            if run is not None and end - run.last_active_end > self._allowed_pause(run):
                 events += self._finish_run()
             return events
 
@@ -256,6 +259,13 @@ class MotionDetector:
             return events
         self._extend_run(window, start, end)
         return events
+
+    def _allowed_pause(self, run: _Run) -> float:
+        # Until a run has lasted min_duration, any pause ends it, so a jolt
+        # just before a walk does not move the event's start.
+        if run.active_seconds(self._window_seconds) < self._min_duration:
+            return 0.0
+        return self._max_pause
 
     def _extend_run(self, window: _Window, start: float, end: float) -> None:
         run = self._run
@@ -272,10 +282,7 @@ class MotionDetector:
         assert run is not None
         self._run = None
         config = self.config
-        if (
-            run.active_seconds(self._window_seconds)
-            < config.min_duration.total_seconds()
-        ):
+        if run.active_seconds(self._window_seconds) < self._min_duration:
             self._discarded_runs += 1
             return []
 
