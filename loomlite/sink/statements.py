@@ -35,6 +35,10 @@ def natural_key(table: Table) -> tuple[str, ...]:
 class IdempotentInsert:
     """``INSERT … ON CONFLICT (natural key) DO NOTHING`` for one table.
 
+    A table with unique columns besides the natural key (a dedupe hash) uses
+    ``ON CONFLICT DO NOTHING`` without a target, which skips a row that
+    repeats any of its unique values.
+
     ``execute`` inserts rows (dicts with a value for every column except
     ``id``) and returns how many were new. SQLite reports that count as the
     rowcount of an executemany. asyncpg reports no rowcount for executemany,
@@ -50,7 +54,9 @@ class IdempotentInsert:
             )
         self.table = table
         self._columns = [column.name for column in table.c if column.name != "id"]
-        key = natural_key(table)
+        key: Sequence[str] | None = natural_key(table)
+        if table.info.get("unique"):
+            key = None
         if dialect.name == "sqlite":
             self._prepare_sqlite(sqlite.insert(table), key, dialect)
         else:
@@ -62,7 +68,7 @@ class IdempotentInsert:
             self._sql = ""
 
     def _prepare_sqlite(
-        self, statement: sqlite.Insert, key: Sequence[str], dialect: Dialect
+        self, statement: sqlite.Insert, key: Sequence[str] | None, dialect: Dialect
     ) -> None:
         # SQLAlchemy compiles the Core statement once, and rows are bound to it
         # as tuples through each column type's bind processor. That skips

@@ -2,9 +2,10 @@
 
 Each persisted topic gets one table: an integer surrogate key ``id``, then one
 column per field of the topic's current model (envelope fields first, in
-declaration order), and a unique constraint on the topic's natural key. Table
-and column names come only from the code-defined catalog and are checked to
-be plain lower-case identifiers.
+declaration order), a unique constraint ``uq_<table>_natural_key`` on the
+topic's natural key and one ``uq_<table>_<column>`` per column that the
+TableSpec lists as unique. Table and column names come only from the
+code-defined catalog and are checked to be plain lower-case identifiers.
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ __all__ = [
     "table_for",
 ]
 
-# Constraint names are derived, never written by hand, so that Alembic's
-# autogenerate can compare them and batch mode on SQLite can recreate them.
+# Every constraint gets a name, so that Alembic's autogenerate can compare
+# them and batch mode on SQLite can recreate them. Unique constraints are
+# named after their role, not their columns: a natural key of several
+# columns would otherwise exceed Postgres' identifier length.
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(constraint_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -112,11 +115,14 @@ def table_for(spec: TopicSpec, metadata: MetaData | None = None) -> Table:
     _check_identifier(spec, "table name", name)
     columns = [Column("id", _ID_TYPE, primary_key=True, autoincrement=True)]
     columns.extend(_field_columns(spec))
-    _check_natural_key(spec, {column.name: column for column in columns})
+    _check_unique_columns(spec, {column.name: column for column in columns})
     key = spec.table.natural_key
-    table = Table(
-        name, metadata, *columns, UniqueConstraint(*key), info={"natural_key": key}
+    uniques = [UniqueConstraint(*key, name="natural_key")]
+    uniques.extend(
+        UniqueConstraint(column, name=column) for column in spec.table.unique
     )
+    info = {"natural_key": key, "unique": spec.table.unique}
+    table = Table(name, metadata, *columns, *uniques, info=info)
     _check_constraint_names(spec, table)
     return table
 
@@ -139,19 +145,22 @@ def _field_columns(spec: TopicSpec) -> Iterable[Column[Any]]:
         yield Column(field_name, column.type, nullable=column.nullable)
 
 
-def _check_natural_key(spec: TopicSpec, columns: dict[str, Column[Any]]) -> None:
+def _check_unique_columns(spec: TopicSpec, columns: dict[str, Column[Any]]) -> None:
+    """Check that the natural key and unique columns are scalar fields."""
     assert spec.table is not None
-    for key in spec.table.natural_key:
-        column = columns.get(key)
+    roles = [("natural key", key) for key in spec.table.natural_key]
+    roles.extend(("unique", name) for name in spec.table.unique)
+    for role, name in roles:
+        column = columns.get(name)
         if column is None:
             raise ContractError(
-                f"topic {spec.name!r}: natural key column {key!r} of table "
+                f"topic {spec.name!r}: {role} column {name!r} of table "
                 f"{spec.table.name!r} is not a field of {spec.model.__name__}"
             )
         if isinstance(column.type, JSON):
             raise ContractError(
-                f"topic {spec.name!r}: natural key column {key!r} is a JSON column, "
-                "which cannot be compared; use scalar fields in the key"
+                f"topic {spec.name!r}: {role} column {name!r} is a JSON column, "
+                "which cannot be compared; use scalar fields"
             )
 
 

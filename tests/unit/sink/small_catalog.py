@@ -30,6 +30,13 @@ class Note(Envelope):
     attachment: Binary | None = None
 
 
+class Digest(Envelope):
+    """A fetched item whose producer sends a dedupe hash."""
+
+    content_hash: str | None = None
+    subject: str
+
+
 class Ping(Envelope):
     """A message that is never stored."""
 
@@ -50,6 +57,13 @@ SMALL_CATALOG = Catalog(
             "A text note.",
             {1: Note},
             table=TableSpec("text_note", ("device_id", "recorded_at", "title")),
+        ),
+        TopicSpec(
+            "external.digest",
+            TopicKind.RAW,
+            "A fetched item.",
+            {1: Digest},
+            table=TableSpec("digest", unique=("content_hash",)),
         ),
         TopicSpec(
             "internal.ping",
@@ -85,6 +99,18 @@ def note(index: int, **fields: Any) -> Note:
     }
     values.update(fields)
     return Note(**values)
+
+
+def digest(index: int, content_hash: str | None, **fields: Any) -> Digest:
+    values: dict[str, Any] = {
+        "device_id": "fetcher-1",
+        "recorded_at": T0 + timedelta(hours=index),
+        "received_at": T0 + timedelta(hours=index),
+        "content_hash": content_hash,
+        "subject": f"item {index}",
+    }
+    values.update(fields)
+    return Digest(**values)
 
 
 async def create_tables(url: str, catalog: Catalog = SMALL_CATALOG) -> None:

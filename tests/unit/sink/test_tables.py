@@ -90,7 +90,7 @@ def spec_for(model: type[Envelope], table: str = "everything") -> TopicSpec:
 def test_build_metadata_has_one_table_per_stored_topic() -> None:
     metadata = build_metadata(SMALL_CATALOG)
 
-    assert sorted(metadata.tables) == ["sensor_reading", "text_note"]
+    assert sorted(metadata.tables) == ["digest", "sensor_reading", "text_note"]
 
 
 def test_table_columns_follow_model_order() -> None:
@@ -155,8 +155,39 @@ def test_natural_key_is_named_unique_constraint() -> None:
         "recorded_at",
         "title",
     ]
-    assert uniques[0].name == "uq_text_note_device_id_recorded_at_title"
+    assert uniques[0].name == "uq_text_note_natural_key"
     assert table.info["natural_key"] == ("device_id", "recorded_at", "title")
+
+
+def test_unique_column_gets_named_constraint() -> None:
+    table = build_metadata(SMALL_CATALOG).tables["digest"]
+    uniques = {
+        str(c.name): [column.name for column in c.columns]
+        for c in table.constraints
+        if isinstance(c, UniqueConstraint)
+    }
+
+    assert uniques == {
+        "uq_digest_natural_key": ["device_id", "recorded_at"],
+        "uq_digest_content_hash": ["content_hash"],
+    }
+    assert table.info["unique"] == ("content_hash",)
+
+
+def test_unknown_unique_column_is_rejected() -> None:
+    class Plain(Envelope):
+        pass
+
+    spec = TopicSpec(
+        "test.plain",
+        TopicKind.RAW,
+        "Plain.",
+        {1: Plain},
+        table=TableSpec("plain", unique=("content_hash",)),
+    )
+
+    with pytest.raises(ContractError, match="unique column 'content_hash'"):
+        table_for(spec)
 
 
 def test_primary_key_is_named() -> None:

@@ -11,7 +11,7 @@ import pytest
 from loomlite.clock import ManualClock
 from loomlite.errors import ContractError, SinkError, UnknownTopicError
 from loomlite.sink import Sink, build_metadata, create_engine
-from tests.unit.sink.small_catalog import SMALL_CATALOG, T0, note, reading
+from tests.unit.sink.small_catalog import SMALL_CATALOG, T0, digest, note, reading
 
 pytestmark = pytest.mark.anyio
 
@@ -253,3 +253,26 @@ async def test_statistics_use_clock(database: str) -> None:
     assert stats.last_write_at == datetime(2030, 1, 1, tzinfo=UTC)
     assert stats.batches == 1
     assert stats.errors == 0
+
+
+async def test_repeated_dedupe_hash_is_skipped(database: str) -> None:
+    async with Sink(database, SMALL_CATALOG) as sink:
+        first = await sink.write("external.digest", [digest(1, "abc")])
+        # Another fetcher saw the same item: new natural key, same hash.
+        second = await sink.write(
+            "external.digest", [digest(1, "abc", device_id="fetcher-2")]
+        )
+        count = await sink.count("external.digest")
+
+    assert first == 1
+    assert second == 0
+    assert count == 1
+
+
+async def test_null_dedupe_hashes_do_not_collide(database: str) -> None:
+    async with Sink(database, SMALL_CATALOG) as sink:
+        inserted = await sink.write(
+            "external.digest", [digest(1, None), digest(2, None)]
+        )
+
+    assert inserted == 2
