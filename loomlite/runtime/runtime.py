@@ -297,6 +297,22 @@ class Runtime:
             )
         return Supervisor(runners, self.settings.supervisor, self._activity)
 
+    async def flush(self, timeout: float = 60.0, *, rounds: int = 3) -> None:
+        """Let every component publish what it holds while the pipeline still
+        runs, then wait until the published records are handled.
+
+        A drain may release records whose handling fills another component's
+        windows (steps feed activity classification), so the drain-and-wait
+        round repeats ``rounds`` times. Call it once the inputs have stopped:
+        ``stop`` drains again after the handlers stopped, and anything
+        published then is not handled downstream.
+        """
+        self._require_running("flush")
+        for _ in range(rounds):
+            for component in self.components:
+                await component.drain()
+            await self.run_until_idle(timeout=timeout)
+
     async def stop(self) -> None:
         """Drain and close: stop taking input, let running handlers finish,
         call each component's ``drain``, close the sink, then close the
