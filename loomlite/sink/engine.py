@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from loomlite.errors import ConfigurationError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "database_url", "display_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_engine",
+    "database_url",
+    "describe_error",
+    "display_url",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +72,23 @@ def display_url(url: str | URL) -> str:
     if isinstance(url, str):
         return _masked(url)
     return url.render_as_string(hide_password=True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return the driver's own message for a database error.
+
+    SQLAlchemy's message also carries the statement, every bound parameter
+    and a link, which can be megabytes for a batch and would copy message
+    contents into logs.
+    """
+    original = getattr(exc, "orig", None)
+    if not isinstance(original, BaseException):
+        return f"{type(exc).__name__}: {exc}"
+    # SQLAlchemy's asyncpg adapter wraps asyncpg's exception, whose class
+    # names the failure (InvalidCatalogNameError, UniqueViolationError).
+    if isinstance(original.__cause__, BaseException):
+        original = original.__cause__
+    return f"{type(original).__name__}: {original}"
 
 
 def _masked(text: str) -> str:

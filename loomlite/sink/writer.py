@@ -29,7 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loomlite.clock import Clock, SystemClock
 from loomlite.contract.envelope import Envelope
 from loomlite.errors import ConfigurationError, LifecycleError, SinkError
-from loomlite.sink.engine import create_engine, database_url, display_url
+from loomlite.sink.engine import (
+    create_engine,
+    database_url,
+    describe_error,
+    display_url,
+)
 from loomlite.sink.statements import IdempotentInsert
 from loomlite.sink.tables import _default_catalog, build_metadata, row_from_message
 
@@ -208,7 +213,8 @@ class Sink:
                 await connection.execute(select(literal(1)))
         except (SQLAlchemyError, OSError) as exc:
             raise SinkError(
-                f"cannot connect to the database {display_url(engine.url)!r}: {exc}"
+                f"cannot connect to the database {display_url(engine.url)!r}: "
+                f"{describe_error(exc)}"
             ) from exc
 
     async def _dispose(self) -> None:
@@ -315,7 +321,7 @@ class Sink:
                     "a batch of %d write calls failed (%s); retrying each call "
                     "in its own transaction",
                     len(batch),
-                    exc,
+                    describe_error(exc),
                 )
                 await self._retry_each(batch)
         finally:
@@ -361,12 +367,13 @@ class Sink:
 
     def _fail(self, request: _Request, exc: Exception) -> None:
         table = request.table.name
+        reason = describe_error(exc)
         self._errors += 1
         logger.error(
-            "writing %d rows to table %s failed: %s", len(request.rows), table, exc
+            "writing %d rows to table %s failed: %s", len(request.rows), table, reason
         )
         error = SinkError(
-            f"writing {len(request.rows)} rows to table {table!r} failed: {exc}",
+            f"writing {len(request.rows)} rows to table {table!r} failed: {reason}",
             table=table,
         )
         error.__cause__ = exc
