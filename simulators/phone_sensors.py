@@ -49,6 +49,7 @@ class GaitTimeline:
     Piece ``k`` covers [start + k * GAIT_CHUNK, start + (k + 1) * GAIT_CHUNK)
     and is generated with its own seed from the scenario's walking
     intervals, so a piece is the same whichever source requests it first.
+    Times before the scenario's start have no samples and no steps.
     """
 
     def __init__(

@@ -3,8 +3,8 @@
 Each hash is the lower-case hex SHA-256 of a versioned key. The fetcher
 simulators send them, and the ``external`` component uses them to drop items
 that a fetcher returns again in a later cycle. The email and calendar hashes
-live beside their models, which fill them in when a producer sends none;
-this module gives the four sources one place to import from.
+live beside their models, which fill them in when a producer sends none.
+This module gives the four sources one place to import from.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def hackernews_content_hash(story_id: int, url: str, created_at: datetime) -> st
 def normalise_url(url: str) -> str:
     """Lower-case ``url``, drop its fragment and a trailing slash.
 
-    NOTE: this is the URL rule of production's browser-history hash; the
+    NOTE: this is the URL rule of production's browser-history hash. The
     notes on production's Hacker News hasher only call its URL "normalized",
     so the two may differ for URLs with upper-case paths or fragments.
     """

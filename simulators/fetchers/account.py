@@ -4,11 +4,11 @@ published for it.
 
 Items appear in one-hour blocks anchored at the account's start. Each block
 is drawn from its own seeded stream, so the items are the same whichever
-times the account is fetched at. An account also holds ``history`` worth of
-items from before its start, which its first fetch returns.
+times the account is fetched at. An account also contains ``history`` worth
+of items from before its start, which its first fetch returns.
 
 Like production's fetchers, a fetch returns every item still in the
-fetcher's window, including those returned by earlier fetches; dropping
+fetcher's window, including those returned by earlier fetches. Dropping
 them is the ``external`` component's job.
 """
 

@@ -2,10 +2,10 @@
 
 Each fetch returns every event whose start lies between ``days_past`` days
 before and ``days_future`` days after the fetch. Messages have the CalDAV
-path's nested shape: ``data{}`` holds ``event_id`` (calendar URL, '_' and
+path's nested shape: ``data{}`` contains ``event_id`` (calendar URL, '_' and
 UID), ``summary``, ``start_time``/``end_time`` as ``str(datetime)``,
-``organizer``, ``uid``, ``gps_point`` and the account fields; ``timestamp``
-is the event's start.
+``organizer``, ``uid``, ``gps_point`` and the account fields. The top-level
+``timestamp`` is the event's start.
 """
 
 from __future__ import annotations
