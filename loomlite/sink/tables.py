@@ -1,11 +1,12 @@
 """SQLAlchemy tables derived from the topic catalog, and rows from messages.
 
-Each persisted topic gets one table: an integer surrogate key ``id``, then one
-column per field of the topic's current model (envelope fields first, in
-declaration order), a unique constraint ``uq_<table>_natural_key`` on the
-topic's natural key and one ``uq_<table>_<column>`` per column that the
-TableSpec lists as unique. Table and column names come only from the
-code-defined catalog and are checked to be plain lower-case identifiers.
+Each persisted topic gets one table. It starts with an integer surrogate key
+``id``, then has one column per field of the topic's current model (envelope
+fields first, in declaration order). A unique constraint
+``uq_<table>_natural_key`` covers the topic's natural key, and one
+``uq_<table>_<column>`` covers each column that the TableSpec lists as
+unique. Table and column names come only from the code-defined catalog and
+are checked to be plain lower-case identifiers.
 """
 
 from __future__ import annotations
@@ -189,7 +190,6 @@ class _RowPlan:
 
     spec: TopicSpec
     model: type[Envelope]
-    scalars: tuple[str, ...]
     enums: tuple[str, ...]
     json: frozenset[str]
 
@@ -210,7 +210,6 @@ def _plan_for(spec: TopicSpec) -> _RowPlan:
         plan = _RowPlan(
             spec=spec,
             model=model,
-            scalars=tuple(n for n, k in kinds.items() if k is ColumnKind.SCALAR),
             enums=tuple(n for n, k in kinds.items() if k is ColumnKind.ENUM),
             json=frozenset(n for n, k in kinds.items() if k is ColumnKind.JSON),
         )
@@ -230,11 +229,14 @@ def row_from_message(spec: TopicSpec, message: Envelope) -> dict[str, Any]:
             f"topic {spec.name!r} stores {plan.model.__name__} messages, "
             f"got {type(message).__name__}"
         )
-    values = message.__dict__
-    row = {name: values[name] for name in plan.scalars}
+    # Pydantic 2 keeps the field values, and only those, in __dict__ (extra
+    # values live in __pydantic_extra__), so one C-level copy gives the row.
+    row = dict(message.__dict__)
     for name in plan.enums:
-        member = values[name]
-        row[name] = None if member is None else member.value
-    if plan.json:
-        row.update(message.model_dump(mode="json", include=set(plan.json)))
+        member = row[name]
+        if member is not None:
+            row[name] = member.value
+    nested = [name for name in plan.json if row[name] is not None]
+    if nested:
+        row.update(message.model_dump(mode="json", include=set(nested)))
     return row
