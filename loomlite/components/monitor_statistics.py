@@ -1,0 +1,192 @@
+"""The monitor's snapshot types and their JSON form in ``statistics.json``.
+
+The JSON layout is documented in ``loomlite.components.monitor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ComponentHealth",
+    "GroupLag",
+    "MonitorStatistics",
+    "PartitionLag",
+    "Point",
+    "TopicHealth",
+]
+
+FORMAT_VERSION = 1
+"""The ``version`` field of ``statistics.json``."""
+
+Point = tuple[float, float]
+"""One history entry: Unix seconds of real time and the value then."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicHealth:
+    """The latest counters of one topic and their history."""
+
+    name: str
+    published_total: int
+    publish_rate: float
+    end_offsets: Mapping[int, int]
+    publish_rate_history: tuple[Point, ...]
+    end_offset_history: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    """The lag of one consumer group on one partition, with its history."""
+
+    group: str
+    topic: str
+    partition: int
+    committed: int | None
+    end_offset: int
+    lag: int
+    lag_history: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLag:
+    """The total lag of one consumer group, its partitions and its history."""
+
+    group: str
+    lag: int
+    partitions: tuple[PartitionLag, ...]
+    lag_history: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    """One component's latest statistics and the history of its counters.
+
+    Handler times are in seconds, or None before the first handler call.
+    """
+
+    name: str
+    state: str
+    restarts: int
+    messages_in: int
+    messages_out: int
+    errors: int
+    in_flight: int
+    handler_p50: float | None
+    handler_p95: float | None
+    handler_p99: float | None
+    last_error: str | None
+    messages_in_history: tuple[Point, ...]
+    messages_out_history: tuple[Point, ...]
+    errors_history: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorStatistics:
+    """The monitor's latest sample and the histories.
+
+    ``to_json`` gives the object stored in ``statistics.json``, whose layout
+    the ``loomlite.components.monitor`` docstring describes. ``taken_at`` is
+    None before the first sample.
+    """
+
+    taken_at: float | None
+    clock_time: datetime | None
+    interval: float
+    samples: int
+    runtime_state: str | None
+    messages: int
+    rows_written: int | None
+    errors: int
+    max_lag: int
+    max_lag_group: str | None
+    topics: Mapping[str, TopicHealth] = field(default_factory=dict)
+    groups: Mapping[str, GroupLag] = field(default_factory=dict)
+    components: Mapping[str, ComponentHealth] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the snapshot as the JSON object ``statistics.json`` holds."""
+        return {
+            "version": FORMAT_VERSION,
+            "taken_at": self.taken_at,
+            "clock_time": None
+            if self.clock_time is None
+            else self.clock_time.isoformat(),
+            "interval": self.interval,
+            "samples": self.samples,
+            "runtime_state": self.runtime_state,
+            "totals": {
+                "messages": self.messages,
+                "rows_written": self.rows_written,
+                "errors": self.errors,
+                "max_lag": self.max_lag,
+                "max_lag_group": self.max_lag_group,
+            },
+            "topics": {name: _topic_json(topic) for name, topic in self.topics.items()},
+            "groups": {name: _group_json(group) for name, group in self.groups.items()},
+            "components": {
+                name: _component_json(health)
+                for name, health in self.components.items()
+            },
+        }
+
+
+def _points(history: tuple[Point, ...]) -> list[list[float]]:
+    return [[moment, value] for moment, value in history]
+
+
+def _topic_json(topic: TopicHealth) -> dict[str, Any]:
+    return {
+        "published_total": topic.published_total,
+        "publish_rate": topic.publish_rate,
+        "end_offsets": {str(p): offset for p, offset in topic.end_offsets.items()},
+        "history": {
+            "publish_rate": _points(topic.publish_rate_history),
+            "end_offset": _points(topic.end_offset_history),
+        },
+    }
+
+
+def _group_json(group: GroupLag) -> dict[str, Any]:
+    partitions = [
+        {
+            "topic": partition.topic,
+            "partition": partition.partition,
+            "committed": partition.committed,
+            "end_offset": partition.end_offset,
+            "lag": partition.lag,
+            "history": {"lag": _points(partition.lag_history)},
+        }
+        for partition in group.partitions
+    ]
+    return {
+        "lag": group.lag,
+        "history": {"lag": _points(group.lag_history)},
+        "partitions": partitions,
+    }
+
+
+def _component_json(health: ComponentHealth) -> dict[str, Any]:
+    return {
+        "state": health.state,
+        "restarts": health.restarts,
+        "messages_in": health.messages_in,
+        "messages_out": health.messages_out,
+        "errors": health.errors,
+        "in_flight": health.in_flight,
+        "handler_seconds": {
+            "p50": health.handler_p50,
+            "p95": health.handler_p95,
+            "p99": health.handler_p99,
+        },
+        "last_error": health.last_error,
+        "history": {
+            "messages_in": _points(health.messages_in_history),
+            "messages_out": _points(health.messages_out_history),
+            "errors": _points(health.errors_history),
+        },
+    }
