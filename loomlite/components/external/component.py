@@ -89,11 +89,11 @@ class ExternalComponent(Component):
         options = self.context.options
         if isinstance(options, ExternalSettings):
             self._settings = options
+        self._fetchers = self._enabled_fetchers()
         store = ContentHashStore(self.dedup_path)
         await store.open()
         self._store = store
         self._publisher = CyclePublisher(self.context, Intake(self.context), store)
-        self._fetchers = self._enabled_fetchers()
 
     def _enabled_fetchers(self) -> dict[str, Fetcher]:
         context = self.context
