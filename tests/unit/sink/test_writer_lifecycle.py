@@ -180,3 +180,14 @@ async def test_passed_engine_is_left_open(database: str) -> None:
         await engine.dispose()
 
     assert count == 1
+
+
+async def test_unreachable_server_fails_start() -> None:
+    # Nothing listens on port 1 of the loopback address.
+    sink = Sink("postgresql://loom@127.0.0.1:1/loom", SMALL_CATALOG)
+
+    with pytest.raises(SinkError, match="cannot connect to the database") as caught:
+        await sink.__aenter__()
+
+    assert "127.0.0.1:1" in str(caught.value)
+    assert sink.state is SinkState.CLOSED

@@ -1,0 +1,111 @@
+"""``loomlite db``: upgrade, downgrade, current and check on SQLite files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from loomlite.cli import main
+
+
+def run(*arguments: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["db", *arguments], env=env)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_upgrade_reports_revisions(url: str) -> None:
+    first = run("upgrade", "--db", url)
+    second = run("upgrade", "--db", url)
+
+    assert first.exit_code == 0, first.output
+    assert first.output == f"{url}: base (empty schema) -> 0002_content_hash\n"
+    assert second.output == f"{url}: already at 0002_content_hash\n"
+
+
+def test_current_names_newest(url: str) -> None:
+    empty = run("current", "--db", url)
+    run("upgrade", "0001_initial", "--db", url)
+    behind = run("current", "--db", url)
+
+    assert empty.output == f"{url}: base (empty schema) (newest is 0002_content_hash)\n"
+    assert behind.output == f"{url}: 0001_initial (newest is 0002_content_hash)\n"
+
+
+def test_check_passes_at_head(url: str) -> None:
+    run("upgrade", "--db", url)
+
+    result = run("check", "--db", url)
+
+    assert result.exit_code == 0
+    assert result.output == f"{url}: the schema matches the catalog\n"
+
+
+def test_check_fails_after_downgrade(url: str) -> None:
+    run("upgrade", "--db", url)
+    down = run("downgrade", "0001_initial", "--db", url)
+
+    result = run("check", "--db", url)
+
+    assert down.output == f"{url}: 0002_content_hash -> 0001_initial\n"
+    assert result.exit_code == 1
+    assert "differs from the catalog in 4 place(s)" in result.output
+    assert "  add column external_email_events_raw.content_hash\n" in result.output
+    assert "run 'loomlite db upgrade'" in result.output
+
+
+def test_database_comes_from_environment(url: str) -> None:
+    result = run("upgrade", "0001_initial", env={"LOOMLITE_DB": url})
+
+    assert result.exit_code == 0
+    assert result.output == f"{url}: base (empty schema) -> 0001_initial\n"
+
+
+def test_default_database_is_local_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOOMLITE_DB", raising=False)
+
+    result = run("upgrade", "0001_initial")
+
+    assert result.exit_code == 0
+    assert result.output.startswith("sqlite:///loomlite.db: ")
+    assert (tmp_path / "loomlite.db").is_file()
+
+
+def test_bad_url_exits_without_traceback() -> None:
+    result = run("current", "--db", "mysql://loom:secret@127.0.0.1/loom")
+
+    assert result.exit_code == 1
+    assert "Error: unsupported database URL" in result.output
+    assert "secret" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_server_exits_without_traceback() -> None:
+    # Nothing listens on port 1 of the loopback address.
+    result = run("upgrade", "--db", "postgresql://loom@127.0.0.1:1/loom")
+
+    assert result.exit_code == 1
+    assert "Error: cannot connect to the database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_revision_exits_without_traceback(url: str) -> None:
+    result = run("downgrade", "zzz", "--db", url)
+
+    assert result.exit_code == 1
+    assert "Can't locate revision identified by 'zzz'" in result.output
+
+
+def test_downgrade_needs_revision(url: str) -> None:
+    result = run("downgrade", "--db", url)
+
+    assert result.exit_code == 2
+    assert "Missing argument 'REVISION'" in result.output
