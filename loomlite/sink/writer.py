@@ -52,6 +52,7 @@ class SinkState(enum.StrEnum):
     """The lifecycle state of a Sink."""
 
     NEW = "new"
+    STARTING = "starting"
     RUNNING = "running"
     CLOSING = "closing"
     CLOSED = "closed"
@@ -156,7 +157,7 @@ class Sink:
     async def __aenter__(self) -> Self:
         if self._state is not SinkState.NEW:
             raise LifecycleError("sink", self._state.value, "start")
-        self._state = SinkState.RUNNING
+        self._state = SinkState.STARTING
         try:
             self._engine = self._open_engine()
             await self._check_connection(self._engine)
@@ -169,6 +170,7 @@ class Sink:
                 await self._dispose()
             raise
         await self._task_group.start(self._run_writer)
+        self._state = SinkState.RUNNING
         logger.info("sink started on %s", display_url(self._engine.url))
         return self
 
@@ -280,7 +282,9 @@ class Sink:
                 await self._flush(batch)
 
     async def _wait_for_batch(self) -> None:
-        while self._state is SinkState.RUNNING:
+        # The writer starts while the sink is STARTING and stops waiting once
+        # it is CLOSING, when every queued row is written at once.
+        while self._state in (SinkState.STARTING, SinkState.RUNNING):
             if self._pending_rows >= self._batch_size:
                 return
             assert self._wake is not None

@@ -191,3 +191,22 @@ async def test_unreachable_server_fails_start() -> None:
 
     assert "127.0.0.1:1" in str(caught.value)
     assert sink.state is SinkState.CLOSED
+
+
+async def test_write_during_start_is_rejected(database: str) -> None:
+    sink = Sink(database, SMALL_CATALOG)
+    errors: list[LifecycleError] = []
+
+    async def write_early() -> None:
+        try:
+            await sink.write("sensor.reading", [reading(1)])
+        except LifecycleError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(write_early)
+        async with sink:
+            pass
+
+    assert len(errors) == 1
+    assert "the sink is starting" in str(errors[0])
