@@ -84,13 +84,12 @@ def current(url: str) -> None:
 def check(url: str) -> None:
     """Compare the schema with the topic catalog; exit 1 when they differ."""
     differences = _run(migrate.check, url)
-    shown = display_url(url)
+    safe_url = display_url(url)
     if not differences:
-        click.echo(f"{shown}: the schema matches the catalog")
+        click.echo(f"{safe_url}: the schema matches the catalog")
         return
-    click.echo(
-        f"{shown}: the schema differs from the catalog in {len(differences)} place(s):"
-    )
+    count = len(differences)
+    click.echo(f"{safe_url}: the schema differs from the catalog in {count} place(s):")
     for difference in differences:
         click.echo(f"  {migrate.describe_difference(difference)}")
     click.echo("run 'loomlite db upgrade', or add a revision for the catalog change")
@@ -98,8 +97,8 @@ def check(url: str) -> None:
 
 
 def _report(url: str, change: migrate.RevisionChange) -> None:
-    shown = display_url(url)
+    safe_url = display_url(url)
     if change.before == change.after:
-        click.echo(f"{shown}: already at {_name(change.after)}")
+        click.echo(f"{safe_url}: already at {_name(change.after)}")
         return
-    click.echo(f"{shown}: {_name(change.before)} -> {_name(change.after)}")
+    click.echo(f"{safe_url}: {_name(change.before)} -> {_name(change.after)}")

@@ -183,25 +183,25 @@ def _differences(connection: Connection) -> list[Any]:
 async def _run(url: str | Path, action: str, work: Callable[[Connection], T]) -> T:
     """Run ``work`` on a sync connection inside one transaction."""
     engine = create_engine(url)
-    shown = display_url(engine.url)
+    safe_url = display_url(engine.url)
     try:
-        connection = await _connect(engine, shown)
+        connection = await _connect(engine, safe_url)
         try:
             async with connection.begin():
                 return await connection.run_sync(work)
         except (CommandError, SQLAlchemyError) as exc:
             reason = describe_error(exc)
-            raise SinkError(f"{action} failed for {shown!r}: {reason}") from exc
+            raise SinkError(f"{action} failed for {safe_url!r}: {reason}") from exc
         finally:
             await connection.close()
     finally:
         await engine.dispose()
 
 
-async def _connect(engine: AsyncEngine, shown: str) -> AsyncConnection:
+async def _connect(engine: AsyncEngine, safe_url: str) -> AsyncConnection:
     try:
         return await engine.connect()
     except (SQLAlchemyError, OSError) as exc:
         raise SinkError(
-            f"cannot connect to the database {shown!r}: {describe_error(exc)}"
+            f"cannot connect to the database {safe_url!r}: {describe_error(exc)}"
         ) from exc

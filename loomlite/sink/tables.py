@@ -165,10 +165,10 @@ def _check_unique_columns(spec: TopicSpec, columns: dict[str, Column[Any]]) -> N
             )
 
 
-def _check_identifier(spec: TopicSpec, what: str, name: str) -> None:
+def _check_identifier(spec: TopicSpec, kind: str, name: str) -> None:
     if not _IDENTIFIER.fullmatch(name) or len(name) > MAX_IDENTIFIER_LENGTH:
         raise ContractError(
-            f"topic {spec.name!r}: {what} {name!r} must be lower-case letters, "
+            f"topic {spec.name!r}: {kind} {name!r} must be lower-case letters, "
             f"digits and underscores, at most {MAX_IDENTIFIER_LENGTH} characters"
         )
 

@@ -80,9 +80,9 @@ def test_directory_is_rejected(tmp_path: Path) -> None:
 
 
 def test_display_url_hides_password() -> None:
-    shown = display_url("postgresql://loom:secret@127.0.0.1/loom")
+    displayed = display_url("postgresql://loom:secret@127.0.0.1/loom")
 
-    assert shown == "postgresql://loom:***@127.0.0.1/loom"
+    assert displayed == "postgresql://loom:***@127.0.0.1/loom"
 
 
 @pytest.mark.anyio
