@@ -233,8 +233,11 @@ class Sink:
     async def write(self, topic: str, messages: Sequence[Envelope]) -> int:
         """Store ``messages`` of ``topic`` and return how many rows were inserted.
 
-        Returns after the transaction holding the rows has committed. Messages
-        whose natural key is already stored are skipped and not counted.
+        Returns after the transaction that contains the rows has committed. Messages
+        whose natural key is already stored are skipped and not counted. A
+        caller cancelled while it waits leaves its rows queued, and they are
+        still written.
+
         Raises SinkError naming the table when the rows cannot be written or
         the topic is not stored, ContractError for an unknown topic or a
         message of the wrong model, and LifecycleError unless the sink runs.

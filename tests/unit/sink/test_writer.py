@@ -276,3 +276,18 @@ async def test_null_dedupe_hashes_do_not_collide(database: str) -> None:
         )
 
     assert inserted == 2
+
+
+async def test_cancelled_caller_rows_are_written(database: str) -> None:
+    async with Sink(database, SMALL_CATALOG, max_delay=60) as sink:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(sink.write, "sensor.reading", [reading(1)])
+                await anyio.wait_all_tasks_blocked()
+                scope.cancel()
+        pending = sink.statistics().pending_rows
+    async with Sink(database, SMALL_CATALOG) as sink:
+        stored = await sink.count("sensor.reading")
+
+    assert pending == 1
+    assert stored == 1
