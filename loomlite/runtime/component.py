@@ -86,7 +86,10 @@ class Component:
         segments through ``self.context.publish``. It runs once per clean
         stop, after the handlers have stopped taking records and before
         ``teardown``, while the broker is still open. It does not run after a
-        crash, so a restart loses the held state.
+        crash, so a restart loses the held state. ``Runtime.flush`` also
+        calls it, possibly several times, while the handlers still run, so
+        it must not conflict with a running handler and must leave the
+        component able to take more input.
         """
 
     async def run(self) -> None:
