@@ -468,3 +468,28 @@ async def test_texts_without_words_are_skipped() -> None:
         full_post.message_id
     ]
     assert posts[0].text_length == len("@commuter Trains are late again")
+
+
+@pytest.mark.anyio
+async def test_flush_transcribes_open_segment() -> None:
+    broker = RecordingBroker(START)
+    samples = speech_samples(SPEECH[0])[: 3 * 16_000]  # ends inside speech
+    chunk = audio_chunk(samples, START)
+
+    async with make_runtime(broker) as runtime:
+        await runtime.publish(AUDIO, chunk)
+        await runtime.run_until_idle(timeout=30)
+        await runtime.flush(timeout=30)
+
+        segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+        transcripts: list[Transcription] = broker.messages(TRANSCRIPTS)
+        assert len(segments) == 1
+        assert [t.source_message_id for t in transcripts] == [segments[0].message_id]
+
+        later = audio_chunk(speech_samples(SPEECH[0]), START + timedelta(minutes=1))
+        await runtime.publish(AUDIO, later)
+        await runtime.run_until_idle(timeout=30)
+
+    sources = [segment.source_message_id for segment in broker.messages(SEGMENTS)]
+    assert sources.count(chunk.message_id) == 1
+    assert sources.count(later.message_id) == len(speech_truth(SPEECH[0]))

@@ -437,3 +437,29 @@ async def test_invalid_detector_setting_fails() -> None:
     async with make_runtime(broker, configuration) as runtime:
         with pytest.raises(ComponentError, match=r"components\.enrich\.steps\.window"):
             await runtime.run_until_idle(timeout=10)
+
+
+@pytest.mark.anyio
+async def test_flush_publishes_while_running() -> None:
+    recording = gait()
+    broker = RecordingBroker(START)
+
+    async with make_runtime(broker) as runtime:
+        for reading in readings(recording):
+            await runtime.publish(ACCELEROMETER, reading)
+        await runtime.run_until_idle(timeout=60)
+        await runtime.flush(timeout=60)
+        flushed_steps = broker.messages(DERIVED_STEPS)
+        flushed_activities = broker.messages(ACTIVITIES)
+
+    assert sum(window.step_count for window in flushed_steps) == pytest.approx(
+        recording.truth.total_steps, rel=0.05
+    )
+    # The drain at stop finds nothing left to publish.
+    assert len(broker.messages(DERIVED_STEPS)) == len(flushed_steps)
+    assert len(broker.messages(ACTIVITIES)) == len(flushed_activities)
+    starts = [activity.window_start for activity in flushed_activities]
+    assert starts == sorted(set(starts))
+    last_sample = recording.samples[-1].recorded_at
+    assert flushed_activities[-1].window_start <= last_sample
+    assert last_sample < flushed_activities[-1].window_end

@@ -117,6 +117,9 @@ class AiComponent(Component):
         self._backends: AiBackends | None = None
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._chunks: ChunkHistory | None = None
+        # Guards the VAD streams and the chunk history, which the vad
+        # handler and drain both change.
+        self._vad_lock = anyio.Lock()
 
     @property
     def backends(self) -> AiBackends:
@@ -156,18 +159,22 @@ class AiComponent(Component):
         self._chunks = None
 
     async def drain(self) -> None:
-        """Close the open speech segment of every device and publish it."""
+        """Close the open speech segment of every device and publish it.
+
+        Runtime.flush calls this while the handlers run, so the VAD lock
+        keeps it from flushing a stream that a chunk is being fed to.
+        """
         if self._backends is None or self._chunks is None:
             return
         vad = self._backends.vad
-        count = 0
-        for device_id in vad.devices:
-            segments = await self._infer("vad", vad.flush, device_id)
-            for segment in segments:
-                message = self._voice_segment(segment)
-                await self.context.publish(SEGMENTS, message)
-                count += 1
-        self.context.logger.info("drained %d open speech segment(s)", count)
+        messages: list[VoiceSegment] = []
+        async with self._vad_lock:
+            for device_id in vad.devices:
+                segments = await self._infer("vad", vad.flush, device_id)
+                messages += [self._voice_segment(segment) for segment in segments]
+        for message in messages:
+            await self.context.publish(SEGMENTS, message)
+        self.context.logger.info("drained %d open speech segment(s)", len(messages))
 
     # -- voice activity -----------------------------------------------------
 
@@ -179,19 +186,20 @@ class AiComponent(Component):
         format, sample rate or channel count disagrees with the bytes.
         """
         chunks = self._require_chunks()
-        duration, segments = await self._infer("vad", self._detect_speech, message)
-        chunks.add(message, duration)
-        for segment in segments:
-            await context.publish(SEGMENTS, self._voice_segment(segment))
+        async with self._vad_lock:
+            duration, segments = await self._infer("vad", self._detect_speech, message)
+            chunks.add(message, duration)
+            messages = [self._voice_segment(segment) for segment in segments]
+        for segment_message in messages:
+            await context.publish(SEGMENTS, segment_message)
 
     def _detect_speech(
         self, message: AudioChunk
     ) -> tuple[timedelta, list[SpeechSegment]]:
         """Decode one chunk and feed it to its device's VAD stream.
 
-        Runs in a worker thread. The VAD streams are not thread-safe, and
-        need not be: the dispatcher calls the vad handler for one record at a
-        time, and ``drain`` runs after the handlers have stopped.
+        Runs in a worker thread while the caller holds the VAD lock, because
+        the VAD streams are not thread-safe.
         """
         pcm = decode_audio(
             message.data,
