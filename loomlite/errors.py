@@ -154,6 +154,49 @@ class OffsetOutOfRangeError(BrokerError):
         )
 
 
+class NoCommittedOffsetError(BrokerError):
+    """Raised when a group has no committed offset for a partition and its
+    offset-reset policy is ``none``."""
+
+    def __init__(self, group: str, topic: str, partition: int) -> None:
+        self.group = group
+        self.topic = topic
+        self.partition = partition
+        super().__init__(
+            f"group {group!r} has no committed offset for {topic}[{partition}] "
+            "and its offset_reset is 'none'; commit or seek an offset first, or "
+            "use offset_reset='earliest' or 'latest'"
+        )
+
+
+class PartitionNotAssignedError(BrokerError):
+    """Raised when a consumer commits, seeks or reads the position of a
+    partition that is not assigned to it, for example after a rebalance gave
+    the partition to another member of the group."""
+
+    def __init__(self, group: str, partition: str, assigned: Sequence[str]) -> None:
+        self.group = group
+        self.partition = partition
+        self.assigned = tuple(assigned)
+        assigned_text = ", ".join(self.assigned) or "none"
+        super().__init__(
+            f"partition {partition} is not assigned to this member of group "
+            f"{group!r} (assigned: {assigned_text}); after a rebalance, fetch "
+            "again and commit only what the new assignment returns"
+        )
+
+
+class BrokerStorageError(BrokerError):
+    """Raised when the durable broker cannot read or write its SQLite file.
+
+    ``path`` is the file. The original sqlite3 error is chained as the cause.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"{message} (broker file {path})")
+
+
 # -- simulators -------------------------------------------------------------
 
 
