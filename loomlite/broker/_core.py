@@ -297,8 +297,10 @@ class LogBroker(Broker):
         ``now_ns`` is the clock's time if the caller read it, else None.
         """
         if log.age_deadline_ns == NO_LIMIT:
+            # The fast path of publish appends without setting the deadline.
             log.update_age_deadline()
-            return
+            if log.age_deadline_ns == NO_LIMIT:
+                return
         if now_ns is None:
             now_ns = self._now_ns()
         if now_ns >= log.age_deadline_ns:

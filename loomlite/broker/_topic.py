@@ -30,7 +30,9 @@ class TopicState:
         self.name = config.name
         self.config = config
         self.logs = tuple(logs)
-        self.routes: dict[str, tuple[PartitionLog, int]] = {}
+        # None is never a key (records without a key rotate), but publish looks
+        # up every key here, None included.
+        self.routes: dict[str | None, tuple[PartitionLog, int]] = {}
         self._next_partition = 0
 
     def route(self, key: str | None) -> tuple[PartitionLog, int]:

@@ -196,10 +196,14 @@ class DurableBroker(LogBroker):
         for stored_topic in stored.topics:
             ids = [p.storage_id for p in stored_topic.partitions]
             topic = self._add_topic(stored_topic.config, ids)
-            for log, partition in zip(topic.logs, stored_topic.partitions, strict=True):
+            for log, stored_partition in zip(
+                topic.logs, stored_topic.partitions, strict=True
+            ):
                 if isinstance(log, IndexedPartitionLog):
                     log.restore(
-                        partition.log_start, partition.timestamps, partition.sizes
+                        stored_partition.log_start,
+                        stored_partition.timestamps,
+                        stored_partition.sizes,
                     )
         for group_name, topic_name, partition, offset in stored.offsets:
             group = self._groups.get(group_name)
