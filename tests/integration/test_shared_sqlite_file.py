@@ -100,3 +100,26 @@ async def test_broker_and_sink_share_file(tmp_path: Path) -> None:
     assert len(published) == ROUNDS * RECORDS_PER_ROUND
     assert committed == ends
     assert sum(ends.values()) == ROUNDS * RECORDS_PER_ROUND
+
+
+async def test_migrations_leave_broker_tables_alone(tmp_path: Path) -> None:
+    path = tmp_path / "loomlite.db"
+    async with DurableBroker(path) as broker:
+        await broker.create_topic(TopicConfig(TOPIC, 3))
+        await broker.publish(TOPIC, b"{}", key="phone-1")
+
+    await migrate.upgrade(path)
+    differences = await migrate.check(path)
+    await migrate.downgrade(path, "base")
+
+    async with DurableBroker(path) as reopened:
+        records = await reopened.read(TOPIC, partition_of_first(reopened), 0)
+
+    assert differences == []
+    assert [record.value for record in records] == [b"{}"]
+
+
+def partition_of_first(broker: DurableBroker) -> int:
+    """Return the partition that holds the only record."""
+    (partition,) = [p for p in range(3) if broker.end_offset(TOPIC, p) == 1]
+    return partition
