@@ -33,6 +33,7 @@ from loomlite.sink.tables import build_metadata
 __all__ = [
     "MIGRATIONS_DIR",
     "RevisionChange",
+    "alembic_config",
     "check",
     "current",
     "describe_difference",
