@@ -147,7 +147,11 @@ class LogConsumer(Consumer):
 
     async def _collect(self, max_records: int) -> list[Record]:
         """Read from the assigned partitions, starting one further each call so
-        that a busy partition cannot starve the others."""
+        that a busy partition cannot starve the others.
+
+        A partition whose next records are no longer cached is read from the
+        broker's file, alone, when it is the first partition with records.
+        """
         logs = self._logs
         if not logs:
             return []
@@ -157,7 +161,6 @@ class LogConsumer(Consumer):
         now = time.monotonic()
         batches: list[list[Record]] = []
         remaining = max_records
-        uncached: PartitionLog | None = None
 
         for index in range(len(logs)):
             log = logs[(first + index) % len(logs)]
@@ -165,8 +168,9 @@ class LogConsumer(Consumer):
             if position >= log.end:
                 continue
             if position < log.cache_start:
-                uncached = uncached or log
-                continue
+                if batches:
+                    continue
+                return await self._collect_stored(log, max_records, group)
             batch = log.read_cached(position, remaining)
             self._positions[log.tp] = position + len(batch)
             group.count_consumed(log.tp, len(batch), now)
@@ -177,11 +181,7 @@ class LogConsumer(Consumer):
 
         if len(batches) == 1:
             return batches[0]
-        if batches:
-            return [record for batch in batches for record in batch]
-        if uncached is None:
-            return []
-        return await self._collect_stored(uncached, max_records, group)
+        return [record for batch in batches for record in batch]
 
     async def _collect_stored(
         self, log: PartitionLog, max_records: int, group: GroupState

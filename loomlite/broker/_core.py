@@ -108,6 +108,9 @@ class LogBroker(Broker):
     def _new_meter(self) -> RateMeter:
         return RateMeter(self._rate_window, time.monotonic())
 
+    def _check_writable(self) -> None:
+        """Raise if the broker can no longer store records (durable only)."""
+
     def _on_trimmed(self, log: PartitionLog, new_start: int) -> None:
         """Called after retention moved ``log``'s start to ``new_start``."""
 
@@ -223,7 +226,11 @@ class LogBroker(Broker):
             raise TopicNotFoundError(name, list(self._topics)) from None
 
     def partition_log(self, topic: str, partition: int) -> PartitionLog:
-        """Return the log of ``topic[partition]``, raising for unknown ones."""
+        """Return the log of ``topic[partition]``.
+
+        Raises TopicNotFoundError for an unknown topic and ValueError for a
+        partition the topic does not have.
+        """
         logs = self.topic_state(topic).logs
         if not 0 <= partition < len(logs):
             raise ValueError(
@@ -277,6 +284,7 @@ class LogBroker(Broker):
         while log.must_wait():
             if self._state is not _RUNNING:
                 break
+            self._check_writable()
             event = log.space_event
             if event is None:
                 event = log.space_event = anyio.Event()

@@ -291,7 +291,7 @@ class DurableBroker(LogBroker):
             if record[2] != log.end:
                 raise BrokerError(
                     f"internal error: record {record[2]} of {log.tp} was written "
-                    f"after offset {log.end - 1}"
+                    f"after offset {log.end - 1}; please report this loomlite bug"
                 )
             log.append(record)
             touched[log] = None
@@ -319,6 +319,11 @@ class DurableBroker(LogBroker):
         self._open_batch = _Batch()
         waiting.error = failure
         waiting.done.set()
+        # Publishers that wait for space would wait forever: no commit can
+        # be stored any more. Wake them so that they raise.
+        for topic in self._topics.values():
+            for log in topic.logs:
+                log.wake_publishers()
 
     def _on_trimmed(self, log: PartitionLog, new_start: int) -> None:
         if self._write_error is not None:

@@ -15,7 +15,7 @@ from loomlite.broker import DurableBroker, RetentionPolicy, TopicConfig, TopicPa
 from loomlite.broker._store import WriteBatch
 from loomlite.clock import ManualClock
 from loomlite.errors import BrokerError, BrokerStorageError
-from tests.unit.broker.test_semantics import fetch_count, offsets_of
+from tests.unit.broker.test_semantics import fetch_count, key_for, offsets_of
 
 pytestmark = pytest.mark.anyio
 
@@ -86,6 +86,25 @@ async def test_lagging_consumer_reads_file(
             records = await fetch_count(consumer, 20)
         assert offsets_of(records) == list(range(20))
         assert [r.value for r in records] == [f"v{n}".encode() for n in range(20)]
+
+
+async def test_uncached_partitions_take_turns(
+    broker_path: Path, clock: ManualClock
+) -> None:
+    async with durable(broker_path, clock, max_cache_records=2) as broker:
+        await broker.create_topic(TopicConfig(TOPIC, 2))
+        for partition in (0, 1):
+            for _ in range(10):
+                await broker.publish(TOPIC, b"x", key=key_for(partition, 2))
+        async with broker.consumer("late", [TOPIC]) as consumer:
+            first = await consumer.fetch(max_records=3)
+            second = await consumer.fetch(max_records=3)
+        # Each fetch reads one partition from the file, and they alternate.
+        assert len({r.partition for r in first}) == 1
+        assert len({r.partition for r in second}) == 1
+        assert {first[0].partition, second[0].partition} == {0, 1}
+        assert offsets_of(first) == [0, 1, 2]
+        assert offsets_of(second) == [0, 1, 2]
 
 
 async def test_concurrent_publishes_share_commits(
@@ -171,6 +190,36 @@ async def test_write_failure_stops_writes(
         with pytest.raises(BrokerStorageError, match="stopped writing"):
             await broker.publish(TOPIC, b"refused")
         assert broker.end_offset(TOPIC, 0) == 1
+
+
+async def test_write_failure_wakes_blocked_publish(
+    broker_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with durable(broker_path, clock) as broker:
+        await broker.create_topic(TopicConfig(TOPIC, 1, RetentionPolicy(max_pending=1)))
+        async with broker.consumer("slow", [TOPIC]) as consumer:
+            await broker.publish(TOPIC, b"first")
+            errors: list[BrokerStorageError] = []
+
+            async def publish_blocked() -> None:
+                try:
+                    await broker.publish(TOPIC, b"blocked")
+                except BrokerStorageError as error:
+                    errors.append(error)
+
+            def failing_write(batch: WriteBatch) -> None:
+                raise sqlite3.OperationalError("disk I/O error")
+
+            with anyio.fail_after(5):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(publish_blocked)
+                    await anyio.wait_all_tasks_blocked()
+                    monkeypatch.setattr(broker._store, "write", failing_write)
+                    await fetch_count(consumer, 1)
+                    with pytest.raises(BrokerStorageError):
+                        await consumer.commit()
+            assert len(errors) == 1
+            assert "stopped writing" in str(errors[0])
 
 
 async def test_partition_change_on_reopen(
