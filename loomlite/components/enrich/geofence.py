@@ -12,7 +12,10 @@ fixes, in ``recorded_at`` order (see ReorderBuffer):
   A fix back within it cancels the exit.
 
 The margin (hysteresis) and the dwell keep GPS noise near the boundary from
-producing enter/exit pairs. An event's ``recorded_at`` is the time of the
+producing enter/exit pairs. Phones send fixes through a distance filter, so
+a device that stays put sends none: with ``silence_confirms`` a pending
+transition is also confirmed when the next fix arrives ``min_dwell`` or more
+after the last qualifying one. An event's ``recorded_at`` is the time of the
 first fix of the confirmed run, and ``confirmed_at`` the time of the fix
 that completed the dwell. Fixes whose reported ``accuracy`` is worse than
 ``max_accuracy_m`` are ignored, and so are fixes with a non-finite or
@@ -86,6 +89,14 @@ class GeofenceConfig(BaseModel):
     min_dwell: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
     max_accuracy_m: float = Field(default=100.0, gt=0)
     lateness: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
+    silence_confirms: bool = Field(
+        default=True,
+        description=(
+            "Confirm a pending transition when the next fix comes min_dwell or "
+            "more after the last qualifying one, wherever it lies: phones send "
+            "fixes through a distance filter, so silence means no movement."
+        ),
+    )
 
 
 class Transition(enum.StrEnum):
@@ -181,6 +192,7 @@ class _RegionState:
     region: GeofenceRegion
     state: _State = _State.OUTSIDE
     candidate: _Candidate | None = None
+    last_qualifying: float | None = None  # seconds of the candidate's latest fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,10 +287,33 @@ class GeofenceTracker:
         events = []
         for fix in fixes:
             for state in self._states:
+                silent = self._confirm_by_silence(state, fix)
+                if silent is not None:
+                    events.append(silent)
                 event = self._step(state, fix)
                 if event is not None:
                     events.append(event)
         return events
+
+    def _confirm_by_silence(
+        self, state: _RegionState, fix: _Fix
+    ) -> GeofenceEvent | None:
+        """Confirm a pending transition whose device sent no fix for min_dwell.
+
+        The confirmed state then meets ``fix`` as usual, so a fix outside a
+        region just entered starts its exit.
+        """
+        if not self.config.silence_confirms or state.candidate is None:
+            return None
+        if state.last_qualifying is None:
+            return None
+        if fix.seconds - state.last_qualifying < self._dwell:
+            return None
+        transition = (
+            Transition.ENTER if state.state is _State.ENTERING else Transition.EXIT
+        )
+        last = _Fix(state.last_qualifying, fix.latitude, fix.longitude)
+        return self._confirm(state, last, transition)
 
     def _step(self, state: _RegionState, fix: _Fix) -> GeofenceEvent | None:
         region = state.region
@@ -306,6 +341,7 @@ class GeofenceTracker:
                 self._cancelled += 1
             state.state = settled
             state.candidate = None
+            state.last_qualifying = None
             return None
 
         if state.candidate is None:
@@ -313,6 +349,7 @@ class GeofenceTracker:
                 fix.seconds, fix.latitude, fix.longitude, distance
             )
             state.state = pending
+        state.last_qualifying = fix.seconds
         if fix.seconds - state.candidate.seconds < self._dwell:
             return None
         return self._confirm(state, fix, transition)
@@ -323,6 +360,7 @@ class GeofenceTracker:
         candidate = state.candidate
         assert candidate is not None
         state.candidate = None
+        state.last_qualifying = None
         state.state = (
             _State.INSIDE if transition is Transition.ENTER else _State.OUTSIDE
         )

@@ -243,6 +243,37 @@ def test_short_visit_is_not_an_entry() -> None:
     assert tracker.inside() == ()
 
 
+def test_silent_stay_confirms_entry() -> None:
+    # A distance-filtered phone sends one fix on arrival, then nothing until it
+    # leaves ten minutes later: the silence is the stay.
+    outside = stationary_fixes(200.0, 2, 0.0, seed=0, start=START)
+    arrival = START + timedelta(minutes=2, seconds=5)
+    inside = stationary_fixes(0.0, 0.0, 0.0, seed=0, start=arrival)[:1]
+    away = stationary_fixes(
+        200.0, 2, 0.0, seed=0, start=arrival + timedelta(minutes=10)
+    )
+    tracker = GeofenceTracker("phone-1", [REGION], CONFIG)
+
+    events = tracker.extend(outside + inside + away) + tracker.flush()
+
+    assert [e.transition for e in events] == [Transition.ENTER, Transition.EXIT]
+    assert events[0].recorded_at == inside[0].recorded_at
+
+
+def test_silence_rule_can_be_disabled() -> None:
+    arrival = START + timedelta(minutes=2, seconds=5)
+    inside = stationary_fixes(0.0, 0.0, 0.0, seed=0, start=arrival)[:1]
+    away = stationary_fixes(
+        200.0, 2, 0.0, seed=0, start=arrival + timedelta(minutes=10)
+    )
+    strict = GeofenceConfig(min_dwell=timedelta(seconds=30), silence_confirms=False)
+    tracker = GeofenceTracker("phone-1", [REGION], strict)
+
+    events = tracker.extend(inside + away) + tracker.flush()
+
+    assert events == []
+
+
 def test_inside_lists_confirmed_regions() -> None:
     tracker = GeofenceTracker("phone-1", [REGION], CONFIG)
 
