@@ -77,6 +77,14 @@ class AccelerometerConfig(ToggleConfig):
     enabled: bool = False
     rate_hz: float = Field(10.0, gt=0.0)
     flush_interval: timedelta = timedelta(seconds=5)
+    while_walking: bool = Field(
+        False,
+        description=(
+            "Sample only in the 10-minute gait pieces that contain walking, as "
+            "apps that switch the sensor on when the OS reports motion do; this "
+            "keeps a simulated day small without losing any step."
+        ),
+    )
 
 
 class AudioConfig(ToggleConfig):

@@ -61,11 +61,16 @@ class GaitTimeline:
         self._pieces: dict[int, tuple[GaitRecording, list[datetime]]] = {}
 
     def samples_between(
-        self, start: datetime, end: datetime
+        self, start: datetime, end: datetime, *, walking_only: bool = False
     ) -> list[AccelerometerSample]:
-        """Return the accelerometer samples taken in [start, end)."""
+        """Return the accelerometer samples taken in [start, end).
+
+        With ``walking_only`` only pieces that contain walking give samples.
+        """
         samples: list[AccelerometerSample] = []
         for index in self._indices(start, end):
+            if walking_only and not self._walks(index):
+                continue
             recording, times = self._piece(index)
             first = bisect.bisect_left(times, start)
             last = bisect.bisect_left(times, end)
@@ -205,11 +210,14 @@ class AccelerometerSource(PeriodicSource):
         )
         self._gait = gait
         self._rate_hz = config.rate_hz
+        self._walking_only = config.while_walking
         self._payloads = context.payloads("accelerometer", legacy=True)
         self._flushed_until = start
 
     def tick(self, due: datetime, now: datetime) -> Iterable[Message]:
-        samples = self._gait.samples_between(self._flushed_until, now)
+        samples = self._gait.samples_between(
+            self._flushed_until, now, walking_only=self._walking_only
+        )
         self._flushed_until = now
         return [
             Message("device.sensor.accelerometer.raw", self._payload(sample))
