@@ -72,6 +72,9 @@ class Dispatcher:
         self.routes = {route.topic: route for route in routes}
         self.context = context
         self.ready = anyio.Event()
+        # True while the dispatcher waits in fetch. When every task of the
+        # process is blocked, a waiting dispatcher has no record to read.
+        self.waiting = False
         self._codec = codec
         self._settings = settings
         self._activity = activity
@@ -175,8 +178,12 @@ class Dispatcher:
         self._fetch_scope = anyio.CancelScope()
         if self._stopping:
             return None
-        with self._fetch_scope:
-            return await consumer.fetch(self._settings.fetch_max_records)
+        self.waiting = True
+        try:
+            with self._fetch_scope:
+                return await consumer.fetch(self._settings.fetch_max_records)
+        finally:
+            self.waiting = False
         return None
 
     @contextlib.contextmanager

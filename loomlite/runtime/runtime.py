@@ -414,6 +414,38 @@ class Runtime:
                 f"the runtime was not idle after {timeout} s: {'; '.join(busy)}"
             ) from None
 
+    def is_quiescent(self) -> bool:
+        """Whether no handler runs and every consumer waits for records.
+
+        This is a cheap check for callers that have just seen every task of
+        the process blocked (``anyio.wait_all_tasks_blocked``): a consumer
+        then waits only because its topics have nothing unread. Raises
+        ComponentError when a component has FAILED.
+        """
+        self._require_running("check whether it is quiescent")
+        for name, runner in self.supervisor.runners.items():
+            if runner.state is ComponentState.FAILED:
+                raise ComponentError(
+                    f"component {name!r} has FAILED ({runner.counters.last_error}); "
+                    "its records will not be consumed"
+                )
+            if not runner.groups:
+                continue
+            if runner.state is not ComponentState.RUNNING:
+                return False
+            if runner.counters.in_flight:
+                return False
+            if not all(dispatcher.waiting for dispatcher in runner.dispatchers):
+                return False
+        return True
+
+    async def wait_for_activity(self, timeout: float) -> None:
+        """Wait until a handler finishes a record or a component changes state,
+        or ``timeout`` real seconds pass."""
+        event = self._activity.event()
+        with anyio.move_on_after(timeout):
+            await event.wait()
+
     async def is_busy(self) -> bool:
         """Whether a subscription lags or a handler runs right now."""
         self._require_running("check whether it is busy")

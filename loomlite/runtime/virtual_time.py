@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import anyio
-import anyio.lowlevel
 
 from loomlite.clock import ManualClock
 from loomlite.runtime.runtime import Runtime
@@ -23,6 +22,10 @@ from loomlite.runtime.runtime import Runtime
 __all__ = ["VirtualTimeReport", "drive_virtual_time"]
 
 logger = logging.getLogger(__name__)
+
+# Longest wait, in real seconds, for activity before checking again; a worker
+# thread finishing wakes no runtime event by itself.
+_ACTIVITY_POLL = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +38,18 @@ class VirtualTimeReport:
 
 
 async def _settle(runtime: Runtime, idle_timeout: float) -> None:
-    # A task that was runnable a moment ago may publish more records after the
-    # runtime looked idle, so both conditions must hold at once.
-    while True:
-        await runtime.run_until_idle(timeout=idle_timeout)
-        await anyio.wait_all_tasks_blocked()
-        if not await runtime.is_busy():
-            return
-        await anyio.lowlevel.checkpoint()
+    """Return once every task is blocked and every consumer waits for records.
+
+    A task blocked on a worker thread (a database commit, a model call) keeps
+    its handler in flight, so the loop then waits for the runtime's next
+    activity instead of spinning.
+    """
+    with anyio.fail_after(idle_timeout):
+        while True:
+            await anyio.wait_all_tasks_blocked()
+            if runtime.is_quiescent():
+                return
+            await runtime.wait_for_activity(_ACTIVITY_POLL)
 
 
 async def drive_virtual_time(
