@@ -44,6 +44,7 @@ def main() -> None:
     """
 
 
+register("up", "loomlite.cli.up", "up")
 register("topics", "loomlite.cli.topics", "topics")
 register("schemas", "loomlite.cli.topics", "schemas")
 register("db", "loomlite.cli.db", "db")

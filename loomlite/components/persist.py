@@ -10,11 +10,11 @@ natural keys.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from loomlite.contract import CATALOG
+from loomlite.contract import CATALOG, error_topic
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.envelope import Envelope
 from loomlite.runtime.component import Component
@@ -77,14 +77,18 @@ def persist_component(
     url: str | Path,
     catalog: Catalog = CATALOG,
     *,
+    topics: Iterable[str] | None = None,
     batch_size: int = 500,
     max_delay: float = 0.05,
 ) -> PersistComponent:
-    """Return a persist component subscribed to every persisted topic of ``catalog``.
+    """Return a persist component subscribed to the persisted topics of ``catalog``.
 
-    Subscriptions are declared on the class, so the class is built here, once
-    per catalog, with one ``@subscribe`` per persisted topic.
+    ``topics`` limits it to those topics (names or aliases; topics without a
+    table are ignored), typically the ones the other components publish.
+    Subscriptions are declared on the class, so the class is built here with
+    one ``@subscribe`` per persisted topic.
     """
+    wanted = None if topics is None else {catalog.resolve(name) for name in topics}
 
     async def store(
         self: PersistComponent, messages: Sequence[Envelope], context: Context
@@ -93,6 +97,8 @@ def persist_component(
 
     handler: Any = store
     for spec in catalog.persisted():
+        if wanted is not None and spec.name not in wanted:
+            continue
         handler = subscribe(
             spec.name,
             stage=PERSIST_STAGE,
@@ -106,3 +112,16 @@ def persist_component(
         url, catalog, batch_size=batch_size, max_delay=max_delay
     )
     return component
+
+
+def produced_topics(
+    components: Iterable[Component], catalog: Catalog = CATALOG
+) -> set[str]:
+    """Canonical names of the topics ``components`` publish, error topics of
+    their stages included."""
+    names: set[str] = set()
+    for component in components:
+        names.update(catalog.resolve(topic) for topic in component.publishes)
+        for subscription in component.subscriptions:
+            names.add(error_topic(subscription.stage, catalog))
+    return names

@@ -266,7 +266,17 @@ class SimulatorSettings(_Section):
     """Simulated phones, watches and desktops."""
 
     enabled: bool = False
-    devices: int = Field(default=1, ge=1, le=10_000)
+    devices: int = Field(default=1, ge=1, le=10_000, description="Simulated phones.")
+    desktop: bool = Field(default=True, description="Also simulate a desktop.")
+    phone: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Phone sources (simulators.config.PhoneConfig), e.g. "
+        "accelerometer = {enabled = true}; checked when the run starts.",
+    )
+    desktop_sources: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Desktop sources (simulators.config.DesktopConfig).",
+    )
 
 
 class SupervisorSettings(_Section):

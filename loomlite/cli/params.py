@@ -1,0 +1,86 @@
+"""Click parameter types shared by commands: durations and speeds."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from typing import Any
+
+import click
+
+__all__ = ["DURATION", "SPEED", "DurationType", "SpeedType", "parse_duration"]
+
+_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([dhms]))+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse '90s', '15m', '1h30m', '2d' or plain seconds ('3600').
+
+    Raises ValueError naming the text when it is none of these or not positive.
+    """
+    value = text.strip().lower()
+    seconds: float
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        seconds = float(value)
+    elif _DURATION.match(value):
+        seconds = sum(
+            float(amount) * _UNIT_SECONDS[unit] for amount, unit in _PART.findall(value)
+        )
+    else:
+        raise ValueError(
+            f"invalid duration {text!r}: expected a number of seconds or a value "
+            "such as '90s', '15m', '1h30m' or '2d'"
+        )
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {text!r}: it must be more than 0 seconds")
+    return timedelta(seconds=seconds)
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class SpeedType(click.ParamType):
+    """A clock speed: a positive factor, or 'max' for as fast as possible."""
+
+    name = "factor|max"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float | str:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().lower()
+        if text == "max":
+            return "max"
+        try:
+            factor = float(text.rstrip("x"))
+        except ValueError:
+            self.fail(
+                f"invalid speed {value!r}: expected a factor such as 1, 60 or 100x, "
+                "or 'max'",
+                param,
+                ctx,
+            )
+        if not (math.isfinite(factor) and factor > 0):
+            self.fail(
+                f"invalid speed {value!r}: the factor must be positive", param, ctx
+            )
+        return factor
+
+
+DURATION = DurationType()
+SPEED = SpeedType()

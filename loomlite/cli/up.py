@@ -1,0 +1,226 @@
+"""``loomlite up``: run the whole pipeline with simulated devices."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.logging import RichHandler
+
+from loomlite.cli.params import DURATION, SPEED
+from loomlite.errors import ConfigurationError, LoomliteError
+
+__all__ = ["up"]
+
+logger = logging.getLogger("loomlite.cli.up")
+
+
+def _configure_logging(level: str, console: Console) -> None:
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(
+        level=level, handlers=[handler], format="%(message)s", force=True
+    )
+
+
+def _overrides(
+    *,
+    db_url: str | None,
+    duration: timedelta | None,
+    speed: float | str | None,
+    seed: int | None,
+    state_dir: Path | None,
+    log_level: str | None,
+) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if state_dir is not None:
+        overrides["state_dir"] = state_dir
+    if db_url is not None:
+        overrides["db_url"] = db_url
+    if duration is not None:
+        overrides["duration"] = duration
+    if isinstance(speed, float):
+        overrides["speed"] = speed
+        overrides["clock"] = "real" if speed == 1.0 else "accelerated"
+    if seed is not None:
+        overrides["seed"] = seed
+    if log_level is not None:
+        overrides["log_level"] = log_level.upper()
+    return overrides
+
+
+@click.command()
+@click.option(
+    "--profile",
+    default="demo",
+    show_default=True,
+    help="Profile name from profiles/ (minimal, demo, full, ci) or a TOML file path.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Database URL (sqlite:///file.db or postgresql://...); "
+    "default: sqlite:///<state-dir>/loomlite.db.",
+)
+@click.option(
+    "--duration",
+    type=DURATION,
+    help="Event time to simulate, e.g. 90s, 15m, 1h30m, 1d; "
+    "default: the profile's, else until Ctrl-C.",
+)
+@click.option(
+    "--speed",
+    type=SPEED,
+    help="Virtual seconds per real second (1 is real time), or 'max' to run "
+    "as fast as the pipeline goes; default: the profile's.",
+)
+@click.option("--seed", type=int, help="Seed of the simulators (same seed, same data).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the database, the durable broker log and statistics.json.",
+)
+@click.option(
+    "--panel/--no-panel",
+    default=None,
+    help="Show the live panel; default: only when the output is a terminal.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log level; default: the profile's.",
+)
+def up(
+    profile: str,
+    db_url: str | None,
+    duration: timedelta | None,
+    speed: float | str | None,
+    seed: int | None,
+    state_dir: Path | None,
+    panel: bool | None,
+    log_level: str | None,
+) -> None:
+    """Run every loomlite component with simulated devices.
+
+    Phones, a desktop and the fetchers' accounts emit production-shaped data;
+    ingest, ai, enrich, external, persist and monitor process it into the
+    database. Ctrl-C, or the end of --duration, drains the broker, flushes the
+    database and prints a summary: messages per topic, rows per table, errors
+    and ground-truth scores. The summary is also written to
+    <state-dir>/summary.json.
+
+    Example: loomlite up --profile demo --duration 1h --speed max --seed 7
+    """
+    from loomlite.runtime.profiles import load_settings
+
+    stdout_console = Console()
+    show_panel = stdout_console.is_terminal if panel is None else panel
+    virtual = speed == "max"
+    overrides = _overrides(
+        db_url=db_url,
+        duration=duration,
+        speed=speed,
+        seed=seed,
+        state_dir=state_dir,
+        log_level=log_level,
+    )
+    if show_panel:
+        overrides.setdefault("components", {})["monitor"] = {"status_log": False}
+    try:
+        settings = load_settings(profile, **overrides)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    if virtual and settings.duration is None:
+        raise click.UsageError("--speed max needs --duration (or a profile duration)")
+
+    console = Console(stderr=True)
+    _configure_logging(settings.log_level, console)
+    try:
+        report = anyio.run(_run, settings, virtual, show_panel, console, speed)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted twice: stopped without draining[/]")
+        sys.exit(130)
+    except (LoomliteError, BaseExceptionGroup) as exc:
+        error = _loomlite_error(exc)
+        if error is None:
+            raise
+        raise click.ClickException(str(error)) from None
+
+    from loomlite.cli.panel import render_summary
+
+    render_summary(report, stdout_console)
+    summary_path = settings.state_dir / "summary.json"
+    summary_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    stdout_console.print(f"[dim]summary written to {summary_path}[/]")
+
+
+def _loomlite_error(error: BaseException) -> LoomliteError | None:
+    """Return the LoomliteError inside ``error``, unwrapping task-group groups."""
+    if isinstance(error, LoomliteError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _loomlite_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def _run(
+    settings: Any, virtual: bool, show_panel: bool, console: Console, speed: Any
+) -> Any:
+    from loomlite.cli.panel import StatusPanel
+    from loomlite.session import run_session
+
+    stop = anyio.Event()
+    live: Live | None = None
+
+    def on_start(runtime: Any, clock: Any, persist: Any) -> None:
+        nonlocal live
+        logger.info(
+            "pipeline running: profile %s, database %s",
+            settings.profile or "default",
+            settings.db_url,
+        )
+        if not show_panel:
+            return
+        start = clock.now()
+        until = start + settings.duration if settings.duration else None
+        shown_speed = "max" if virtual else f"{settings.speed:g}x"
+        status = StatusPanel(
+            runtime, clock, persist.sink_statistics, start, until, shown_speed
+        )
+        live = Live(status, console=console, refresh_per_second=4, transient=True)
+        live.start()
+
+    async with anyio.create_task_group() as group:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    if stop.is_set():
+                        raise KeyboardInterrupt
+                    logger.warning(
+                        "stop requested: draining (press Ctrl-C again to abort)"
+                    )
+                    stop.set()
+
+        group.start_soon(watch_signals)
+        try:
+            report = await run_session(
+                settings, virtual=virtual, stop=stop, on_start=on_start
+            )
+        finally:
+            if live is not None:
+                live.stop()
+        group.cancel_scope.cancel()
+    return report

@@ -1,0 +1,337 @@
+"""One ``loomlite up`` run: the whole pipeline with simulated devices.
+
+``run_session`` builds the components from the settings, runs them until the
+duration has passed in event time (or ``stop`` is set), flushes every
+component's held windows, stops the runtime, and returns a SessionReport with
+messages per topic, rows per table, errors and ground-truth scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio
+import sqlalchemy as sa
+from pydantic import BaseModel, ValidationError
+
+from loomlite.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from loomlite.components.ai.component import AiComponent
+from loomlite.components.enrich.component import EnrichComponent
+from loomlite.components.external.component import ExternalComponent
+from loomlite.components.ingest import IngestComponent
+from loomlite.components.monitor import MonitorComponent
+from loomlite.components.persist import (
+    PersistComponent,
+    persist_component,
+    produced_topics,
+)
+from loomlite.contract import CATALOG
+from loomlite.contract.catalog import TopicKind
+from loomlite.errors import ConfigurationError
+from loomlite.runtime.runtime import Runtime, RuntimeStatistics
+from loomlite.runtime.settings import LoomliteSettings
+from loomlite.runtime.virtual_time import drive_virtual_time
+from loomlite.scoring import (
+    RegionEntry,
+    StepScore,
+    VisitScore,
+    score_steps,
+    score_visits,
+)
+from loomlite.sink import build_metadata, create_engine, migrate
+from simulators.base import Simulator
+from simulators.config import DesktopConfig, PhoneConfig
+from simulators.desktop import DesktopSimulator
+from simulators.phone import PhoneSimulator
+from simulators.scenario import PhoneScenario
+
+__all__ = [
+    "DEFAULT_START",
+    "SessionReport",
+    "build_devices",
+    "run_session",
+]
+
+logger = logging.getLogger(__name__)
+
+# Virtual time starts here unless the profile sets 'start', so that two runs
+# with the same seed cover the same simulated day. 2025-06-02 is a Monday.
+DEFAULT_START = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
+
+# How long one flush or idle wait may take, in real seconds.
+_IDLE_TIMEOUT = 120.0
+
+
+@dataclass(slots=True)
+class SessionReport:
+    """What a run produced, for the summary and for tests."""
+
+    start: datetime
+    end: datetime
+    database: str
+    messages: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    steps: list[StepScore] = field(default_factory=list)
+    visits: list[VisitScore] = field(default_factory=list)
+    truth: list[dict[str, Any]] = field(default_factory=list)
+    real_seconds: float = 0.0
+
+    @property
+    def total_errors(self) -> int:
+        return sum(self.errors.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "database": self.database,
+            "real_seconds": round(self.real_seconds, 3),
+            "messages": self.messages,
+            "rows": self.rows,
+            "rows_written": self.rows_written,
+            "errors": self.errors,
+            "steps": [score.as_dict() for score in self.steps],
+            "visits": [score.as_dict() for score in self.visits],
+        }
+
+
+def session_clock(settings: LoomliteSettings, *, virtual: bool) -> Clock:
+    """The clock of a run: manual for ``--speed max``, else from the settings."""
+    start = settings.start or DEFAULT_START
+    if virtual:
+        return ManualClock(start)
+    if settings.clock == "accelerated" or settings.speed != 1.0:
+        return AcceleratedClock(settings.speed, start=start)
+    return SystemClock()
+
+
+def build_devices(
+    settings: LoomliteSettings, start: datetime
+) -> tuple[PhoneScenario, list[Simulator]]:
+    """The simulated phones and desktop of the profile, all seeded from it."""
+    seed = settings.seed
+    scenario = PhoneScenario(start, seed=seed)
+    devices: list[Simulator] = []
+    options = settings.simulators
+    if not options.enabled:
+        return scenario, devices
+    phone_config = _source_config(PhoneConfig, options.phone, "simulators.phone")
+    for index in range(options.devices):
+        devices.append(
+            PhoneSimulator(
+                seed=seed + index,
+                name=f"phone-{index}",
+                config=phone_config,
+                scenario=scenario,
+            )
+        )
+    if options.desktop:
+        desktop_config = _source_config(
+            DesktopConfig, options.desktop_sources, "simulators.desktop_sources"
+        )
+        devices.append(
+            DesktopSimulator(
+                seed=seed, name="desktop", config=desktop_config, start=start
+            )
+        )
+    return scenario, devices
+
+
+_ConfigT = TypeVar("_ConfigT", bound=BaseModel)
+
+
+def _source_config(
+    model: type[_ConfigT], values: Mapping[str, Any], key: str
+) -> _ConfigT:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ConfigurationError(
+            f"invalid value for {key}.{where}: {problem['msg']}", key=f"{key}.{where}"
+        ) from None
+
+
+async def _count_rows(url: str) -> dict[str, int]:
+    metadata = build_metadata(CATALOG)
+    engine = create_engine(url)
+    counts: dict[str, int] = {}
+    try:
+        async with engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                query = sa.select(sa.func.count()).select_from(table)
+                count = (await connection.execute(query)).scalar_one()
+                if count:
+                    counts[table.name] = int(count)
+    finally:
+        await engine.dispose()
+    return counts
+
+
+async def _read_scores(
+    url: str, devices: list[Simulator]
+) -> tuple[list[StepScore], list[VisitScore]]:
+    """Score each phone's stored steps and region entries against its truth.
+
+    A visit under way when the run starts counts as entered at the start, as
+    the geofence reports the region of the first fix.
+    """
+    metadata = build_metadata(CATALOG)
+    steps_table = metadata.tables[_table_name("device.health.steps.derived")]
+    region_table = metadata.tables[_table_name("location.georegion.detected")]
+    engine = create_engine(url)
+    step_scores: list[StepScore] = []
+    visit_scores: list[VisitScore] = []
+    try:
+        async with engine.connect() as connection:
+            for device in devices:
+                if not isinstance(device, PhoneSimulator):
+                    continue
+                truth = device.truth
+                counts = await connection.execute(
+                    sa.select(steps_table.c.step_count).where(
+                        steps_table.c.device_id == device.device_id
+                    )
+                )
+                step_scores.append(
+                    score_steps(
+                        device.device_id,
+                        truth.total_steps,
+                        (row[0] for row in counts),
+                    )
+                )
+                entries = await connection.execute(
+                    sa.select(region_table.c.region_name, region_table.c.recorded_at)
+                    .where(region_table.c.device_id == device.device_id)
+                    .where(region_table.c.event == "enter")
+                )
+                reported = [RegionEntry(name, at) for name, at in entries]
+                expected = [RegionEntry(v.region, v.enter) for v in truth.places]
+                visit_scores.append(score_visits(device.device_id, expected, reported))
+    finally:
+        await engine.dispose()
+    return step_scores, visit_scores
+
+
+def _table_name(topic: str) -> str:
+    table = CATALOG.get(topic).table
+    assert table is not None, f"topic {topic!r} is persisted"
+    return table.name
+
+
+def _messages_per_topic(statistics: RuntimeStatistics) -> dict[str, int]:
+    broker = statistics.broker
+    if broker is None:
+        return {}
+    counts = {name: topic.published_total for name, topic in broker.topics.items()}
+    return {name: count for name, count in sorted(counts.items()) if count}
+
+
+def _errors(messages: Mapping[str, int]) -> dict[str, int]:
+    error_topics = {spec.name for spec in CATALOG.by_kind(TopicKind.ERROR)}
+    return {name: count for name, count in messages.items() if name in error_topics}
+
+
+async def run_session(
+    settings: LoomliteSettings,
+    *,
+    virtual: bool,
+    stop: anyio.Event | None = None,
+    on_start: Callable[[Runtime, Clock, PersistComponent], None] | None = None,
+) -> SessionReport:
+    """Run the pipeline of ``settings`` and return what it produced.
+
+    ``virtual`` runs on a ManualClock driven as fast as the pipeline goes.
+    ``settings.duration`` bounds the run in event time; without it the run
+    lasts until ``stop`` is set. ``on_start`` receives the running runtime,
+    for a live display.
+    """
+    stop = stop or anyio.Event()
+    if settings.duration is None and virtual:
+        raise ValueError("a run at --speed max needs a duration")
+    started = anyio.current_time()
+    clock = session_clock(settings, virtual=virtual)
+    start = clock.now()
+    until = start + settings.duration if settings.duration else None
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("preparing database %s", settings.db_url)
+    await migrate.upgrade(settings.db_url)
+
+    _, devices = build_devices(settings, start)
+    ingest = IngestComponent(devices, until=until)
+    producers = [ingest, AiComponent(), EnrichComponent(), ExternalComponent()]
+    persist = persist_component(
+        settings.db_url,
+        CATALOG,
+        topics=produced_topics(producers, CATALOG),
+        batch_size=settings.components.persist.batch_size,
+        # In virtual time a batching delay would only stall each step: the
+        # writer batches whatever accumulates while it commits anyway.
+        max_delay=0.0 if virtual else settings.components.persist.flush_interval,
+    )
+    components = [
+        *producers,
+        persist,
+        MonitorComponent(sink_statistics=persist.sink_statistics),
+    ]
+    report = SessionReport(start=start, end=start, database=settings.db_url)
+    async with Runtime(settings, components=components, clock=clock) as runtime:
+        if on_start is not None:
+            on_start(runtime, clock, persist)
+        await _advance(runtime, clock, until, stop, virtual=virtual)
+        logger.info("inputs stopped at %s; flushing", clock.now().isoformat())
+        await runtime.flush(timeout=_IDLE_TIMEOUT)
+        statistics = runtime.statistics()
+        sink = persist.sink_statistics()
+        report.end = clock.now()
+        report.messages = _messages_per_topic(statistics)
+        report.errors = _errors(report.messages)
+        if sink is not None:
+            report.rows_written = dict(sink.rows_written)
+        await runtime.stop()
+
+    report.rows = await _count_rows(settings.db_url)
+    report.steps, report.visits = await _read_scores(settings.db_url, devices, start)
+    report.truth = [device.truth.to_dict() for device in devices]
+    report.real_seconds = anyio.current_time() - started
+    return report
+
+
+async def _advance(
+    runtime: Runtime,
+    clock: Clock,
+    until: datetime | None,
+    stop: anyio.Event,
+    *,
+    virtual: bool,
+) -> None:
+    """Let event time pass until ``until`` or until ``stop`` is set."""
+    if virtual:
+        assert isinstance(clock, ManualClock) and until is not None
+        await drive_virtual_time(runtime, clock, until, stop=stop)
+        return
+    async with anyio.create_task_group() as group:
+
+        async def stop_at_end() -> None:
+            if until is not None:
+                await clock.sleep_until(until)
+                # Give the simulators' last emissions at 'until' a moment.
+                await runtime.run_until_idle(timeout=_IDLE_TIMEOUT)
+            else:
+                await anyio.sleep_forever()
+            group.cancel_scope.cancel()
+
+        async def stop_on_request() -> None:
+            await stop.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(stop_at_end)
+        group.start_soon(stop_on_request)
