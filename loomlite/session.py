@@ -299,7 +299,7 @@ async def run_session(
         await runtime.stop()
 
     report.rows = await _count_rows(settings.db_url)
-    report.steps, report.visits = await _read_scores(settings.db_url, devices, start)
+    report.steps, report.visits = await _read_scores(settings.db_url, devices)
     report.truth = [device.truth.to_dict() for device in devices]
     report.real_seconds = anyio.current_time() - started
     return report
