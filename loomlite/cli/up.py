@@ -139,6 +139,9 @@ def up(
         settings = load_settings(profile, **overrides)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
+    if speed is None and settings.clock == "manual":
+        # A profile on a manual clock (such as ci) runs on virtual time.
+        virtual = True
     if virtual and settings.duration is None:
         raise click.UsageError("--speed max needs --duration (or a profile duration)")
 

@@ -356,7 +356,7 @@ async def test_profile_builds_clock(tmp_path: Path) -> None:
 
     assert isinstance(clock, ManualClock)
     assert clock is not broker.clock
-    assert clock.now() == START
+    assert clock.now() == settings.start
     assert recorder.places == ["place at 7.0"]
 
 

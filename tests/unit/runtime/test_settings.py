@@ -54,7 +54,7 @@ def test_ci_profile_values() -> None:
     settings = load_settings("ci")
 
     assert settings.clock == "manual"
-    assert settings.start == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    assert settings.start == datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
     assert settings.seed == 1234
     assert settings.supervisor.restart_initial_delay == 0.01
 
