@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect, Table
@@ -105,12 +105,11 @@ class IdempotentInsert:
     def _parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
         # Every table has the envelope's columns, so the getter returns tuples.
         getter = self._getter
-        if not self._processors:
+        if not self._processors or not rows:
             return [getter(row) for row in rows]
-        parameters = []
-        for row in rows:
-            values = list(getter(row))
-            for index, processor in self._processors:
-                values[index] = processor(values[index])
-            parameters.append(tuple(values))
-        return parameters
+        # Column by column: zip transposes the rows in C, and map calls each
+        # bind processor without a Python-level loop over the values.
+        columns: list[Iterable[Any]] = list(zip(*map(getter, rows), strict=True))
+        for index, processor in self._processors:
+            columns[index] = map(processor, columns[index])
+        return list(zip(*columns, strict=True))
