@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -10,14 +11,18 @@ from sqlalchemy import Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
 
 from loomlite.errors import ConfigurationError
+from loomlite.sink.types import UtcDateTime
 
 __all__ = ["SUPPORTED_DIALECTS", "IdempotentInsert", "natural_key"]
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 
 Row = dict[str, Any]
+ColumnProcessor = Callable[[Sequence[Any]], Iterable[Any]]
+"""A function that binds the values of one column, in row order."""
 
 
 def natural_key(table: Table) -> tuple[str, ...]:
@@ -86,9 +91,9 @@ class IdempotentInsert:
         self._statement = statement
         self._sql = str(compiled)
         self._getter = operator.itemgetter(*order)
-        self._processors: list[tuple[int, Callable[[Any], Any]]] = []
+        self._processors: list[tuple[int, ColumnProcessor]] = []
         for index, name in enumerate(order):
-            processor = self.table.c[name].type.bind_processor(dialect)
+            processor = _column_processor(self.table.c[name].type, dialect)
             if processor is not None:
                 self._processors.append((index, processor))
 
@@ -107,9 +112,26 @@ class IdempotentInsert:
         getter = self._getter
         if not self._processors or not rows:
             return [getter(row) for row in rows]
-        # Column by column: zip transposes the rows in C, and map calls each
-        # bind processor without a Python-level loop over the values.
-        columns: list[Iterable[Any]] = list(zip(*map(getter, rows), strict=True))
+        # Column by column: zip transposes the rows in C, and each column goes
+        # through its processor in one call.
+        columns: list[Sequence[Any]] = list(zip(*map(getter, rows), strict=True))
+        bound: list[Iterable[Any]] = list(columns)
         for index, processor in self._processors:
-            columns[index] = map(processor, columns[index])
-        return list(zip(*columns, strict=True))
+            bound[index] = processor(columns[index])
+        return list(zip(*bound, strict=True))
+
+
+def _column_processor(
+    column_type: TypeEngine[Any], dialect: Dialect
+) -> ColumnProcessor | None:
+    """Return the function that binds a column of ``column_type``, or None
+    when its values are bound as they are."""
+    if isinstance(column_type, UtcDateTime):
+        column_processor = column_type.column_bind_processor(dialect)
+        if column_processor is not None:
+            return column_processor
+    processor = column_type.bind_processor(dialect)
+    if processor is None:
+        return None
+    # map calls the bind processor without a Python-level loop.
+    return functools.partial(map, processor)
