@@ -1,11 +1,23 @@
-"""The batching sink: one writer task per database turns messages into rows.
+"""The batching sink: callers take turns flushing queued rows in group commits.
 
 ``Sink.write`` queues a caller's rows and returns once the transaction that
 contains them has committed, so a caller may commit its broker offsets right
-after. The writer task collects the rows of concurrent callers until it has
-``batch_size`` rows or the oldest has waited ``max_delay`` seconds, then
-inserts them with one statement per table in one transaction. Inserts skip
-rows whose natural key is already stored, so replaying messages is harmless.
+after. There is no writer task, and only one flush runs at a time per sink. A
+caller that finds no flush running becomes the flusher. It waits until the
+queue contains ``batch_size`` rows or the oldest queued row has waited
+``max_delay`` seconds. Then it takes up to ``batch_size`` rows, or one larger
+call whole, and writes them in one transaction with one INSERT per call, so
+each caller gets its own count. Callers that arrive during a flush queue their
+rows for the next transaction (group commit). The flusher repeats until its
+own rows are written, then hands the role to the oldest caller still waiting.
+
+When a transaction fails, each of its calls is retried in a transaction of
+its own, so a bad row fails only its own caller. Inserts skip rows whose
+natural key is already stored, so replaying messages is harmless.
+
+Because no task outlives a ``write`` call, the sink may be started in one task
+or cancel scope and closed in another, for example in a component's
+``teardown`` under a shielded cancel scope.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus
+import anyio.lowlevel
 from sqlalchemy import Table, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,12 +91,19 @@ class SinkStatistics:
 
 @dataclass(eq=False)
 class _Request:
-    """The rows of one ``write`` call, waiting for their transaction."""
+    """The rows of one ``write`` call, waiting for their transaction.
+
+    ``wake`` is set when the request is finished or when its caller should
+    try to become the flusher. ``waiting`` is false once the caller has
+    returned or has been cancelled.
+    """
 
     table: Table
     rows: list[Row]
     queued_at: float
-    done: anyio.Event = field(default_factory=anyio.Event)
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    waiting: bool = True
+    finished: bool = False
     inserted: int = 0
     error: SinkError | None = None
 
@@ -99,7 +118,9 @@ class Sink:
     bound how long a row waits for the database. The schema must exist:
     ``loomlite.sink.migrate.upgrade`` creates it.
 
-    Use the sink as an async context manager, which runs the writer task.
+    Open the sink with ``start`` and close it with ``close``, or use it as an
+    async context manager. The two calls may run in different tasks and
+    cancel scopes.
     """
 
     def __init__(
@@ -120,7 +141,7 @@ class Sink:
                 f"max_delay must be 0 seconds or more, got {max_delay!r}"
             )
         if not isinstance(url_or_engine, AsyncEngine):
-            database_url(url_or_engine)  # reject a bad URL before entering
+            database_url(url_or_engine)  # reject a bad URL before starting
         self._source = url_or_engine
         self._catalog = catalog if catalog is not None else _default_catalog()
         self._metadata = build_metadata(self._catalog)
@@ -129,12 +150,16 @@ class Sink:
         self._clock = clock or SystemClock()
         self._state = SinkState.NEW
         self._engine: AsyncEngine | None = None
-        self._task_group: TaskGroup | None = None
         self._inserts: dict[str, IdempotentInsert] = {}
+        # Held by the flusher, and by ``close`` while it writes what is left.
+        self._flush_lock = anyio.Lock()
         self._pending: deque[_Request] = deque()
         self._pending_rows = 0
         self._in_flight_rows = 0
-        self._wake: anyio.Event | None = None
+        # Set to end the flusher's wait early: the batch is full or the sink
+        # is closing.
+        self._batch_ready = anyio.Event()
+        self._closed = anyio.Event()
         self._rows_written: dict[str, int] = {}
         self._rows_skipped: dict[str, int] = {}
         self._batches = 0
@@ -154,24 +179,62 @@ class Sink:
         assert self._engine is not None
         return self._engine
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
+        """Open the engine and check the connection to the database.
+
+        Raises SinkError when the database cannot be reached and
+        LifecycleError unless the sink is new. After a failed start the sink
+        is closed.
+        """
         if self._state is not SinkState.NEW:
             raise LifecycleError("sink", self._state.value, "start")
         self._state = SinkState.STARTING
         try:
             self._engine = self._open_engine()
             await self._check_connection(self._engine)
-            self._wake = anyio.Event()
-            self._task_group = anyio.create_task_group()
-            await self._task_group.__aenter__()
         except BaseException:
             self._state = SinkState.CLOSED
+            self._closed.set()
             with anyio.CancelScope(shield=True):
                 await self._dispose()
             raise
-        await self._task_group.start(self._run_writer)
         self._state = SinkState.RUNNING
         logger.info("sink started on %s", display_url(self._engine.url))
+
+    async def close(self) -> None:
+        """Write every queued row, then dispose the engine the sink created.
+
+        Runs to its end even in a cancelled scope, because callers still wait
+        for the queued rows. A flush that is running finishes first. Closing
+        a closed sink does nothing, and a second concurrent call waits for
+        the first. Raises LifecycleError while the sink is starting.
+        """
+        if self._state is SinkState.STARTING:
+            raise LifecycleError("sink", self._state.value, "close")
+        if self._state is SinkState.CLOSING:
+            with anyio.CancelScope(shield=True):
+                await self._closed.wait()
+            return
+        if self._state in (SinkState.NEW, SinkState.CLOSED):
+            self._state = SinkState.CLOSED
+            self._closed.set()
+            return
+        self._state = SinkState.CLOSING
+        self._batch_ready.set()
+        # NOTE: the shield also ignores the deadline of an enclosing scope, so
+        # close waits as long as the database takes to respond.
+        with anyio.CancelScope(shield=True):
+            try:
+                async with self._flush_lock:
+                    await self._write_pending()
+            finally:
+                await self._dispose()
+                self._state = SinkState.CLOSED
+                self._closed.set()
+                logger.info("sink closed")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
         return self
 
     async def __aexit__(
@@ -180,23 +243,7 @@ class Sink:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        assert self._task_group is not None
-        self._state = SinkState.CLOSING
-        self._notify_writer()
-        try:
-            # The body's exception is not handed to the task group, which would
-            # wrap it in an ExceptionGroup and cancel the writer: after a
-            # failure the writer still writes the rows that callers wait for.
-            # A cancelled body cancels the writer through the outer scope.
-            await self._task_group.__aexit__(None, None, None)
-        finally:
-            # Rows queued when the writer was cancelled still belong to waiting
-            # callers, so they are written here, shielded from cancellation.
-            with anyio.CancelScope(shield=True):
-                await self._drain()
-                await self._dispose()
-            self._state = SinkState.CLOSED
-            logger.info("sink closed")
+        await self.close()
 
     def _open_engine(self) -> AsyncEngine:
         if isinstance(self._source, AsyncEngine):
@@ -233,10 +280,11 @@ class Sink:
     async def write(self, topic: str, messages: Sequence[Envelope]) -> int:
         """Store ``messages`` of ``topic`` and return how many rows were inserted.
 
-        Returns after the transaction that contains the rows has committed. Messages
-        whose natural key is already stored are skipped and not counted. A
-        caller cancelled while it waits leaves its rows queued, and they are
-        still written.
+        Returns after the transaction that contains the rows has committed.
+        Messages whose natural key is already stored are skipped and not
+        counted. The caller may flush other callers' rows too while it waits.
+        A caller cancelled while it waits leaves its rows queued, and the next
+        flush or ``close`` writes them.
 
         Raises SinkError naming the table when the rows cannot be written or
         the topic is not stored, ContractError for an unknown topic or a
@@ -251,8 +299,9 @@ class Sink:
         request = _Request(table, rows, anyio.current_time())
         self._pending.append(request)
         self._pending_rows += len(rows)
-        self._notify_writer()
-        await request.done.wait()
+        if self._pending_rows >= self._batch_size:
+            self._batch_ready.set()
+        await self._wait_until_finished(request)
         if request.error is not None:
             raise request.error
         return request.inserted
@@ -266,41 +315,66 @@ class Sink:
             )
         return self._metadata.tables[spec.table.name]
 
-    def _notify_writer(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-            self._wake = anyio.Event()
+    async def _wait_until_finished(self, request: _Request) -> None:
+        """Wait for ``request``, flushing batches whenever no flush runs."""
+        try:
+            while not request.finished:
+                try:
+                    self._flush_lock.acquire_nowait()
+                except anyio.WouldBlock:
+                    # A flusher runs, or ``close`` writes what is left. Either
+                    # finishes this request or wakes it to take over.
+                    request.wake = anyio.Event()
+                    await request.wake.wait()
+                    continue
+                try:
+                    await self._flush_until_finished(request)
+                finally:
+                    self._flush_lock.release()
+        finally:
+            request.waiting = False
+            self._hand_over()
 
-    async def _run_writer(self, *, task_status: TaskStatus[None]) -> None:
-        task_status.started()
-        while True:
+    async def _flush_until_finished(self, request: _Request) -> None:
+        # The queue is first in, first out and only the lock holder takes
+        # from it, so ``request`` stays queued until one of these batches.
+        while not request.finished:
             await self._wait_for_batch()
-            if not self._pending:
-                return  # closing with nothing left to write
             batch = self._take_batch()
-            # A flush runs to its end even when the sink is cancelled: its rows
-            # have left the queue, and a half-finished transaction would leave
-            # its connection neither committed nor returned to the pool.
+            # A flush runs to its end even when its caller is cancelled: its
+            # rows have left the queue and belong to other callers too, and a
+            # half-finished transaction would leave its connection neither
+            # committed nor returned to the pool.
             with anyio.CancelScope(shield=True):
                 await self._flush(batch)
 
+    def _hand_over(self) -> None:
+        """Wake the oldest waiting caller to flush, unless a flush runs."""
+        if self._flush_lock.locked():
+            return
+        for request in self._pending:
+            if request.waiting:
+                request.wake.set()
+                return
+
     async def _wait_for_batch(self) -> None:
-        # The writer starts while the sink is STARTING and stops waiting once
-        # it is CLOSING, when every queued row is written at once.
-        while self._state in (SinkState.STARTING, SinkState.RUNNING):
+        """Wait until the batch is full, the oldest row has waited
+        ``max_delay`` seconds or the sink is closing."""
+        if self._pending_rows < self._batch_size:
+            # One pass of the event loop lets callers that are already
+            # runnable queue their rows, so they join this batch even when
+            # max_delay is 0.
+            await anyio.lowlevel.checkpoint()
+        while self._state is SinkState.RUNNING:
             if self._pending_rows >= self._batch_size:
                 return
-            assert self._wake is not None
-            wake = self._wake
-            if not self._pending:
-                await wake.wait()
-                continue
             deadline = self._pending[0].queued_at + self._max_delay
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 return
+            self._batch_ready = anyio.Event()
             with anyio.move_on_after(remaining):
-                await wake.wait()
+                await self._batch_ready.wait()
 
     def _take_batch(self) -> list[_Request]:
         batch = [self._pending.popleft()]
@@ -313,7 +387,7 @@ class Sink:
         self._in_flight_rows += rows
         return batch
 
-    async def _drain(self) -> None:
+    async def _write_pending(self) -> None:
         while self._pending:
             await self._flush(self._take_batch())
 
@@ -334,7 +408,8 @@ class Sink:
         finally:
             self._in_flight_rows -= sum(len(request.rows) for request in batch)
             for request in batch:
-                request.done.set()
+                request.finished = True
+                request.wake.set()
 
     async def _retry_each(self, batch: list[_Request]) -> None:
         for request in batch:
