@@ -47,6 +47,8 @@ def test_encoded_text_matches_parser(text: str) -> None:
         "2023-02-29T08:00:00.000000Z",  # not a leap year
         "2024-06-01T24:00:00Z",
         "2024-06-01T08:00:60Z",
+        "2024-06-01T08:0a:00Z",  # separators in place, a letter for a digit
+        "2024-06-01T08:00:0\u0661Z",  # a digit, but not an ASCII one
     ],
 )
 def test_invalid_encoded_text_gets_parser_error(text: str) -> None:
@@ -68,7 +70,7 @@ def test_invalid_encoded_text_gets_parser_error(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "20240601T080000Z",  # basic format, which fromisoformat reads and pydantic rejects
+        "20240601T080000Z",  # basic format, read by fromisoformat only
         "2024-06-01T08:00:00.180000+01",  # hour-only offset, likewise
     ],
 )
