@@ -2,33 +2,52 @@
 
 The revisions live in ``loomlite/sink/migrations/versions``. Every function
 here opens its own engine through ``create_engine`` (so SQLite gets the same
-pragmas and ``BEGIN IMMEDIATE`` as the sink), runs Alembic on one connection
-inside one transaction, and disposes the engine afterwards. They are
-coroutines; a synchronous caller such as the CLI runs them with
-``anyio.run``.
+pragmas and ``BEGIN IMMEDIATE`` as the sink), runs on one connection inside
+one transaction, and disposes the engine afterwards. They are coroutines; a
+synchronous caller such as the CLI runs them with ``anyio.run``.
+
+``upgrade(url)`` to the newest revision takes two shortcuts that do not import
+Alembic: importing it and running both revisions took about 1.5 s of
+``loomlite up``'s start on a 2-core machine, the shortcuts about 0.4 s. A
+database already at the newest revision is left as it is. An empty database
+gets the newest schema from ``build_metadata().create_all`` and then a version
+row for the newest revision, as the Alembic cookbook's "Building an Up to Date
+Database from Scratch" describes. The row is written here, in a table laid out
+like Alembic 1.x's own, instead of by ``alembic stamp``, which would import
+Alembic. Every other case runs the revisions. Both ways build the same
+tables, columns, keys, indexes and constraints. Only the column order can
+differ, because a revision that adds a column puts it last.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from loomlite.errors import SinkError
 from loomlite.sink.engine import create_engine, describe_error, display_url
 from loomlite.sink.tables import build_metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -48,7 +67,25 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+VERSION_TABLE = "alembic_version"
+
 T = TypeVar("T")
+
+# The table in which Alembic stores the applied revision, with the column
+# and primary key name that Alembic 1.x creates by default.
+_version_table = Table(
+    VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)
+
+# A module-level ``revision = ...`` or ``down_revision = ...`` line of a
+# revision file, with an optional type annotation.
+_REVISION_LINE = re.compile(
+    r"^(?P<name>revision|down_revision)\s*(?::[^=\n]*)?=\s*(?P<value>.+?)\s*$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +107,8 @@ def include_object(
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Build the Alembic configuration; ``connection`` is the one env.py uses."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # Revision ids name their change (0002_content_hash), so the file name is
@@ -82,17 +121,31 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head() -> str | None:
     """Return the newest revision of the script directory."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def upgrade(url: str | Path, revision: str = "head") -> RevisionChange:
-    """Upgrade the database at ``url`` to ``revision`` (default: the newest)."""
-    return await _change(url, "upgrading", revision, command.upgrade)
+    """Upgrade the database at ``url`` to ``revision`` (default: the newest).
+
+    With ``revision="head"``, a database at the newest revision is left
+    alone and an empty one gets the newest schema in one ``create_all``. A
+    revision given by its id always runs the revision scripts.
+    """
+    newest = _newest_revision() if revision == "head" else None
+    if newest is not None:
+        action = f"upgrading to revision {revision!r}"
+        change = await _run(url, action, lambda c: _upgrade_directly(c, newest))
+        if change is not None:
+            _log_change(url, "upgrading", change)
+            return change
+    return await _change(url, "upgrading", revision, _alembic_upgrade)
 
 
 async def downgrade(url: str | Path, revision: str) -> RevisionChange:
     """Downgrade the database at ``url`` to ``revision``; ``base`` empties it."""
-    return await _change(url, "downgrading", revision, command.downgrade)
+    return await _change(url, "downgrading", revision, _alembic_downgrade)
 
 
 async def current(url: str | Path) -> str | None:
@@ -103,7 +156,7 @@ async def current(url: str | Path) -> str | None:
 async def check(url: str | Path) -> list[Any]:
     """Compare the database with ``build_metadata()`` and return the
     differences that autogenerate finds; the list is empty when in sync."""
-    return await _run(url, "comparing the schema", _differences)
+    return await _run(url, "comparing the schema", _differences, alembic=True)
 
 
 def describe_difference(difference: Any) -> str:
@@ -136,6 +189,8 @@ async def generate_revision(url: str | Path, message: str, revision_id: str) -> 
     await upgrade(url)
 
     def generate(connection: Connection) -> Path:
+        from alembic import command
+
         config = alembic_config(connection)
         script = command.revision(
             config, message=message, autogenerate=True, rev_id=revision_id
@@ -143,7 +198,96 @@ async def generate_revision(url: str | Path, message: str, revision_id: str) -> 
         assert script is not None and not isinstance(script, list)
         return Path(script.path)
 
-    return await _run(url, f"generating revision {revision_id!r}", generate)
+    action = f"generating revision {revision_id!r}"
+    return await _run(url, action, generate, alembic=True)
+
+
+# -- the shortcuts without Alembic ---------------------------------------------
+
+
+def _newest_revision() -> str | None:
+    """Return the newest revision id read from the revision files' text.
+
+    Returns None, so that the caller runs Alembic, when a file has no
+    readable ``revision`` line or the files do not form a single head.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        values = _revision_lines(path.read_text(encoding="utf-8"))
+        revision = values.get("revision")
+        if not isinstance(revision, str):
+            logger.debug("no revision id found in %s", path)
+            return None
+        revisions.add(revision)
+        parent = values.get("down_revision")
+        if isinstance(parent, str):
+            parents.add(parent)
+        elif isinstance(parent, tuple | list):
+            parents.update(str(item) for item in parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _revision_lines(source: str) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for match in _REVISION_LINE.finditer(source):
+        try:
+            values.setdefault(match["name"], ast.literal_eval(match["value"]))
+        except (ValueError, SyntaxError):
+            continue
+    return values
+
+
+def _upgrade_directly(connection: Connection, newest: str) -> RevisionChange | None:
+    """Upgrade without Alembic when the database is at ``newest`` or empty.
+
+    Returns None, with nothing changed, for any other database.
+    """
+    names = set(inspect(connection).get_table_names())
+    if VERSION_TABLE in names:
+        revision = _current_revision(connection)
+        if revision == newest:
+            return RevisionChange(newest, newest)
+        return None
+    metadata = build_metadata()
+    if names & set(metadata.tables):
+        # Sink tables without a recorded revision: only Alembic can tell
+        # what to do, and it reports the clash.
+        return None
+    metadata.create_all(connection, checkfirst=False)
+    _version_table.create(connection)
+    connection.execute(_version_table.insert().values(version_num=newest))
+    logger.debug("created %d tables at revision %s", len(metadata.tables), newest)
+    return RevisionChange(None, newest)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(select(_version_table.c.version_num)).scalars().all()
+    if len(rows) > 1:
+        raise SinkError(
+            f"invalid {VERSION_TABLE} table: it contains several revisions "
+            f"{sorted(rows)!r}, but loomlite's revisions form a single line. "
+            "Delete every row except the newest revision's"
+        )
+    return rows[0] if rows else None
+
+
+# -- Alembic -------------------------------------------------------------------
+
+
+def _alembic_upgrade(config: Config, revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(config, revision)
+
+
+def _alembic_downgrade(config: Config, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(config, revision)
 
 
 async def _change(
@@ -157,22 +301,25 @@ async def _change(
         run_command(alembic_config(connection), revision)
         return RevisionChange(before, _current_revision(connection))
 
-    result = await _run(url, f"{action} to revision {revision!r}", change)
+    result = await _run(url, f"{action} to revision {revision!r}", change, alembic=True)
+    _log_change(url, action, result)
+    return result
+
+
+def _log_change(url: str | Path, action: str, change: RevisionChange) -> None:
     logger.info(
         "%s %s: %s -> %s",
         action,
         display_url(str(url)),
-        result.before or "base",
-        result.after or "base",
+        change.before or "base",
+        change.after or "base",
     )
-    return result
-
-
-def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _differences(connection: Connection) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(
         connection,
         opts={"compare_type": True, "include_object": include_object},
@@ -181,8 +328,27 @@ def _differences(connection: Connection) -> list[Any]:
     return differences
 
 
-async def _run(url: str | Path, action: str, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` on a sync connection inside one transaction."""
+def _translated_errors(alembic: bool) -> tuple[type[Exception], ...]:
+    if not alembic:
+        return (SQLAlchemyError,)
+    from alembic.util.exc import CommandError
+
+    return (CommandError, SQLAlchemyError)
+
+
+async def _run(
+    url: str | Path,
+    action: str,
+    work: Callable[[Connection], T],
+    *,
+    alembic: bool = False,
+) -> T:
+    """Run ``work`` on a sync connection inside one transaction.
+
+    Set ``alembic`` when ``work`` calls Alembic, so that Alembic's
+    CommandError is translated to SinkError as well.
+    """
+    errors = _translated_errors(alembic)
     engine = create_engine(url)
     safe_url = display_url(engine.url)
     try:
@@ -190,7 +356,7 @@ async def _run(url: str | Path, action: str, work: Callable[[Connection], T]) ->
         try:
             async with connection.begin():
                 return await connection.run_sync(work)
-        except (CommandError, SQLAlchemyError) as exc:
+        except errors as exc:
             reason = describe_error(exc)
             raise SinkError(f"{action} failed for {safe_url!r}: {reason}") from exc
         finally:
