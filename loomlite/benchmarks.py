@@ -1,9 +1,13 @@
-"""Speed and memory targets, each measured as a ratio against a baseline run
-in the same process, so that results compare across machines.
+"""Speed and memory targets of loomlite.
 
-Each benchmark runs its subject and its baseline alternately ``repeats`` times
-and reports the median of each, which keeps a busy neighbour process from
-favouring one side.
+The broker and sink benchmarks are ratios against a baseline run in the same
+process, so that results compare across machines. Each runs its subject and
+its baseline alternately ``repeats`` times and reports the median of each,
+which keeps a busy neighbour process from favouring one side.
+
+The first_row, memory and phone_day benchmarks run ``loomlite up`` in a child
+process ``repeats`` times and compare an absolute number (seconds or MB) with
+the target, so they depend on the machine and on its load.
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ import statistics
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
 import psutil
+
+from loomlite._up_bench import (
+    FirstRowDetector,
+    measure_first_row,
+    measure_peak_memory,
+    measure_run_seconds,
+    up_command,
+)
 
 __all__ = [
     "BENCHMARKS",
@@ -35,10 +48,12 @@ Measure = Callable[[], Awaitable[float]]
 
 @dataclass(frozen=True, slots=True)
 class BenchmarkResult:
-    """One target: the subject's and the baseline's median rates, and the ratio.
+    """One target: the subject's and the baseline's measured values.
 
-    ``unit`` names what both rates count. ``target`` is the lowest acceptable
-    ratio (``higher_is_better``) or the highest acceptable value otherwise.
+    ``unit`` names what both values count. Without a baseline the subject's
+    value itself is compared with ``target``, else the ratio of the two.
+    ``target`` is the lowest acceptable value when ``higher_is_better``, and
+    the highest acceptable one otherwise.
     """
 
     name: str
@@ -146,12 +161,135 @@ async def _sink_rate(repeats: int, workdir: Path) -> BenchmarkResult:
     )
 
 
+# -- loomlite up in a child process ------------------------------------------
+
+# The speed of the first_row run: one real second is one virtual minute, the
+# demo profile's own speed.
+FIRST_ROW_SPEED = 60.0
+MEGABYTE = 1_000_000
+
+
+def _state_dir(workdir: Path, name: str, run: int) -> Path:
+    path = workdir / f"{name}-{run}"
+    path.mkdir(parents=True)
+    return path
+
+
+def _up_arguments(state_dir: Path, *options: str) -> list[str]:
+    database = f"sqlite:///{state_dir / 'loomlite.db'}"
+    return up_command(
+        *options, "--state-dir", str(state_dir), "--db", database, "--no-panel"
+    )
+
+
+async def _first_row(repeats: int, workdir: Path) -> BenchmarkResult:
+    from loomlite.contract import CATALOG
+
+    tables = {spec.table.name for spec in CATALOG.persisted() if spec.table}
+    samples: list[float] = []
+    for run in range(repeats):
+        state_dir = _state_dir(workdir, "first-row", run)
+        arguments = _up_arguments(
+            state_dir, "--profile", "demo", "--speed", f"{FIRST_ROW_SPEED:g}"
+        )
+        with FirstRowDetector(state_dir / "loomlite.db", tables) as detector:
+            measure = partial(
+                measure_first_row,
+                arguments,
+                detector.poll,
+                log_path=state_dir / "stderr.log",
+            )
+            seconds, table = await anyio.to_thread.run_sync(measure)
+        logger.info("first row after %.3f s, in table %s", seconds, table)
+        samples.append(seconds)
+    return BenchmarkResult(
+        name="first_row",
+        description=(
+            "real seconds from launching `loomlite up --profile demo --speed "
+            f"{FIRST_ROW_SPEED:g}` on a new SQLite file to its first committed "
+            f"row, median of {repeats} run(s); each run must exit with status 0 "
+            "after SIGINT"
+        ),
+        unit="s",
+        subject=statistics.median(samples),
+        baseline=None,
+        target=1.0,
+        higher_is_better=False,
+        samples={"subject": samples},
+    )
+
+
+async def _memory(repeats: int, workdir: Path) -> BenchmarkResult:
+    samples: list[float] = []
+    for run in range(repeats):
+        state_dir = _state_dir(workdir, "memory", run)
+        arguments = _up_arguments(
+            state_dir, "--profile", "full", "--speed", "max", "--duration", "2h"
+        )
+        measure = partial(
+            measure_peak_memory, arguments, log_path=state_dir / "stderr.log"
+        )
+        peak = await anyio.to_thread.run_sync(measure)
+        samples.append(peak / MEGABYTE)
+    return BenchmarkResult(
+        name="memory",
+        description=(
+            "peak resident memory (1 MB = 10^6 bytes, sampled every 50 ms, child "
+            "processes included) of `loomlite up --profile full --speed max "
+            f"--duration 2h` with simulated backends, highest of {repeats} run(s)"
+        ),
+        unit="MB",
+        subject=max(samples),
+        baseline=None,
+        target=150.0,
+        higher_is_better=False,
+        samples={"subject": samples},
+    )
+
+
+async def _phone_day(repeats: int, workdir: Path) -> BenchmarkResult:
+    samples: list[float] = []
+    for run in range(repeats):
+        state_dir = _state_dir(workdir, "phone-day", run)
+        arguments = _up_arguments(
+            state_dir, "--profile", "bench-phone-day", "--speed", "max"
+        )
+        measure = partial(
+            measure_run_seconds, arguments, log_path=state_dir / "stderr.log"
+        )
+        seconds = await anyio.to_thread.run_sync(measure)
+        samples.append(seconds)
+    return BenchmarkResult(
+        name="phone_day",
+        description=(
+            "real seconds from launch to exit of `loomlite up --profile "
+            "bench-phone-day --speed max`: one phone with the demo sources and no "
+            f"desktop for one day of event time, median of {repeats} run(s)"
+        ),
+        unit="s",
+        subject=statistics.median(samples),
+        baseline=None,
+        target=60.0,
+        higher_is_better=False,
+        samples={"subject": samples},
+    )
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "broker": Benchmark(
         "broker", "broker publish→consume vs asyncio.Queue", _broker_rate
     ),
     "sink": Benchmark(
         "sink", "message → committed SQLite row vs sqlite3 executemany", _sink_rate
+    ),
+    "first_row": Benchmark(
+        "first_row", "loomlite up launch → first committed row", _first_row
+    ),
+    "memory": Benchmark(
+        "memory", "peak resident memory of the full profile for 2 h", _memory
+    ),
+    "phone_day": Benchmark(
+        "phone_day", "one simulated phone-day at --speed max", _phone_day
     ),
 }
 

@@ -245,3 +245,11 @@ class TopologyError(LoomliteError):
 
 class ComponentError(LoomliteError):
     """Raised when a component is declared wrongly or fails outside a handler."""
+
+
+# -- benchmarks -------------------------------------------------------------
+
+
+class BenchmarkError(LoomliteError):
+    """Raised when a benchmark cannot measure its subject, for example because
+    a ``loomlite up`` child process failed or timed out."""
