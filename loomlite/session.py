@@ -116,7 +116,10 @@ def build_devices(
 ) -> tuple[PhoneScenario, list[Simulator]]:
     """The simulated phones and desktop of the profile, all seeded from it."""
     seed = settings.seed
-    scenario = PhoneScenario(start, seed=seed)
+    # Simulated days run midnight to midnight in UTC, whatever time the run
+    # starts at, so a run from 07:00 meets the owner waking up.
+    midnight = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    scenario = PhoneScenario(midnight, seed=seed)
     devices: list[Simulator] = []
     options = settings.simulators
     if not options.enabled:
@@ -137,7 +140,7 @@ def build_devices(
         )
         devices.append(
             DesktopSimulator(
-                seed=seed, name="desktop", config=desktop_config, start=start
+                seed=seed, name="desktop", config=desktop_config, start=midnight
             )
         )
     return scenario, devices

@@ -158,18 +158,18 @@ def render_summary(report: SessionReport, console: Console) -> None:
 
     scores = Table(title="ground-truth scores", title_justify="left")
     scores.add_column("device")
-    scores.add_column("score")
-    scores.add_column("result", justify="right")
+    scores.add_column("steps derived / taken", justify="right")
+    scores.add_column("step error", justify="right")
+    scores.add_column("region entries found / made", justify="right")
+    scores.add_column("spurious entries", justify="right")
+    visits = {visit.device_id: visit for visit in report.visits}
     for step in report.steps:
+        visit = visits.get(step.device_id)
         scores.add_row(
-            step.device_id,
-            "steps derived / taken",
-            f"{step.derived:,} / {step.truth:,} ({step.error:.1%} off)",
-        )
-    for visit in report.visits:
-        scores.add_row(
-            visit.device_id,
-            "geofence entries matched / visits",
-            f"{visit.matched} / {visit.expected}, {len(visit.spurious)} spurious",
+            step.device_id[:8],
+            f"{step.derived:,} / {step.truth:,}",
+            f"{step.error:.1%}",
+            "-" if visit is None else f"{visit.matched} / {visit.expected}",
+            "-" if visit is None else str(len(visit.spurious)),
         )
     console.print(scores)

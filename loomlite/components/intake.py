@@ -6,19 +6,24 @@ canonical model, publishes it keyed by ``device_id`` with the event time as the
 record timestamp, and returns only after the broker stored it. An invalid
 payload is recorded on the ``processing.errors.ingest`` topic with the reason
 and the original bytes, then the MessageValidationError is raised to the
-caller (a gateway answers 422 with it).
+caller (a gateway answers 422 with it). A payload without a ``trace_id``
+starts a new trace named after its ``message_id``; a payload without a
+``message_id`` but with a ``content_hash`` (what fetchers send) gets an id
+derived from the hash.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from loomlite.broker.base import RecordMetadata
+from loomlite.components.ids import LOOMLITE_NAMESPACE
 from loomlite.contract import CATALOG, ProcessingError, error_topic, normalise
 from loomlite.contract.catalog import Catalog, TopicKind
 from loomlite.contract.envelope import Envelope
@@ -44,6 +49,24 @@ def raw_topics(
         for spec in catalog.by_kind(TopicKind.RAW)
         if prefix is None or spec.name.startswith(prefix)
     )
+
+
+def _with_content_id(topic: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Give a payload without ``message_id`` one derived from its content hash.
+
+    Fetchers send no message id but hash each item, so a re-fetched item keeps
+    its id and its derived rows stay identical.
+    """
+    if payload.get("message_id"):
+        return payload
+    content_hash = payload.get("content_hash")
+    data = payload.get("data")
+    if not content_hash and isinstance(data, Mapping):
+        content_hash = data.get("content_hash")
+    if not isinstance(content_hash, str) or not content_hash:
+        return payload
+    message_id = str(uuid.uuid5(LOOMLITE_NAMESPACE, f"{topic}/{content_hash}"))
+    return {**payload, "message_id": message_id}
 
 
 @dataclass(slots=True)
@@ -74,6 +97,7 @@ class Intake:
         """
         context = self._context
         moment = received_at if received_at is not None else context.clock.now()
+        payload = _with_content_id(topic, payload)
         try:
             message = normalise(
                 topic, payload, received_at=moment, catalog=context.catalog
@@ -82,6 +106,10 @@ class Intake:
             self.statistics.rejected += 1
             await self._record_rejection(topic, payload, exc, moment)
             raise
+        if not payload.get("trace_id"):
+            # A payload without a trace starts one; naming it after the
+            # message keeps replays and seeded runs identical.
+            message = message.model_copy(update={"trace_id": message.message_id})
         metadata = await context.publish(topic, message)
         self.statistics.accepted += 1
         return metadata

@@ -140,8 +140,8 @@ def test_summary_lists_tables_and_scores(demo_run: tuple[Path, dict]) -> None:
 
     assert "rows per table" in printed
     assert "device_sensor_gps_raw" in printed
-    assert "steps derived / taken" in printed
-    assert "geofence entries matched / visits" in printed
+    assert "ground-truth scores" in printed
+    assert "step error" in printed
 
 
 def test_demo_steps_within_five_percent(demo_run: tuple[Path, dict]) -> None:
@@ -246,7 +246,7 @@ async def test_failing_handler_is_counted_in_summary(
     settings = load_settings(
         "demo",
         state_dir=tmp_path,
-        duration="PT20M",
+        duration="PT1H",
         simulators={"devices": 1, "desktop": False},
     )
 
