@@ -105,7 +105,11 @@ class FirstRowDetector:
         if self._connection is None and self.database.exists():
             uri = f"{self.database.resolve().as_uri()}?mode=ro"
             try:
-                self._connection = sqlite3.connect(uri, uri=True, timeout=0)
+                # Benchmarks poll in a worker thread and close in the event
+                # loop's thread, one after the other, never at the same time.
+                self._connection = sqlite3.connect(
+                    uri, uri=True, timeout=0, check_same_thread=False
+                )
             except sqlite3.Error:
                 return None
         return self._connection

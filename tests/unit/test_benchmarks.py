@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import psutil
@@ -186,6 +187,21 @@ def test_detector_ignores_other_tables(tmp_path: Path) -> None:
 
     with FirstRowDetector(path, ["gps"]) as detector:
         assert detector.poll() is None
+
+
+def test_detector_closes_in_other_thread(tmp_path: Path) -> None:
+    path = tmp_path / "loomlite.db"
+    create_tables(path, "gps")
+    insert_row(path, "gps")
+    detector = FirstRowDetector(path, ["gps"])
+    found: list[str | None] = []
+
+    poller = threading.Thread(target=lambda: found.append(detector.poll()))
+    poller.start()
+    poller.join()
+    detector.close()
+
+    assert found == ["gps"]
 
 
 def test_detector_needs_tables(tmp_path: Path) -> None:
