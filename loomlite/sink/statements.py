@@ -91,11 +91,13 @@ class IdempotentInsert:
         self._statement = statement
         self._sql = str(compiled)
         self._getter = operator.itemgetter(*order)
-        self._processors: list[tuple[int, ColumnProcessor]] = []
+        # Each processor, with whether it binds None as None (SQL NULL).
+        self._processors: list[tuple[int, ColumnProcessor, bool]] = []
         for index, name in enumerate(order):
             processor = _column_processor(self.table.c[name].type, dialect)
             if processor is not None:
-                self._processors.append((index, processor))
+                keeps_null = list(processor((None,))) == [None]
+                self._processors.append((index, processor, keeps_null))
 
     async def execute(self, connection: AsyncConnection, rows: Sequence[Row]) -> int:
         """Insert ``rows`` inside the connection's transaction; count new rows."""
@@ -116,8 +118,13 @@ class IdempotentInsert:
         # through its processor in one call.
         columns: list[Sequence[Any]] = list(zip(*map(getter, rows), strict=True))
         bound: list[Iterable[Any]] = list(columns)
-        for index, processor in self._processors:
-            bound[index] = processor(columns[index])
+        for index, processor, keeps_null in self._processors:
+            column = columns[index]
+            # An optional field that no row in the batch has (a GPS fix's
+            # metadata, say) needs no processor call per row.
+            if keeps_null and column[0] is None and column.count(None) == len(column):
+                continue
+            bound[index] = processor(column)
         return list(zip(*bound, strict=True))
 
 
