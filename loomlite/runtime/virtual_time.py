@@ -88,6 +88,10 @@ async def drive_virtual_time(
     clock to ``until``), when no task sleeps on the clock any more, or when
     ``stop`` is set. ``idle_timeout`` bounds, in real seconds, how long one
     step may wait for the pipeline to catch up.
+
+    NOTE: on the durable broker every publish waits for a disk commit, so a
+    heavy profile (five phones sampling the accelerometer) can exceed
+    ``idle_timeout`` in one step; such runs raise TimeoutError.
     """
     steps = 0
     while stop is None or not stop.is_set():
