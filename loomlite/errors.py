@@ -76,7 +76,7 @@ class FieldError:
 class MessageValidationError(ContractError):
     """Raised when a payload does not match its topic's model.
 
-    ``errors`` holds one FieldError per failed field, in the order the model
+    ``errors`` contains one FieldError per failed field, in the order the model
     reported them.
     """
 

@@ -61,9 +61,10 @@ class RegionEntry:
 class VisitScore:
     """Geofence entries the pipeline reported against the visits made.
 
-    ``matched`` pairs each true entry with at most one reported entry of the
-    same region within the tolerance; ``missed`` are true entries without a
-    partner and ``spurious`` reported entries without one.
+    ``matched`` counts true entries paired with a reported entry of the same
+    region within the tolerance, each reported entry used at most once.
+    ``missed`` lists true entries without a partner, and ``spurious`` lists
+    reported entries without one.
     """
 
     device_id: str

@@ -1,7 +1,7 @@
 """One ``loomlite up`` run: the whole pipeline with simulated devices.
 
-``run_session`` builds the components from the settings, runs them until the
-duration has passed in event time (or ``stop`` is set), flushes every
+``run_session`` builds the components from the settings and runs them until
+the duration has passed in event time or ``stop`` is set. It then flushes every
 component's held windows, stops the runtime, and returns a SessionReport with
 messages per topic, rows per table, errors and ground-truth scores.
 """
@@ -68,7 +68,7 @@ _IDLE_TIMEOUT = 120.0
 
 @dataclass(slots=True)
 class SessionReport:
-    """What a run produced, for the summary and for tests."""
+    """The output of one run, for the summary and for tests."""
 
     start: datetime
     end: datetime
@@ -102,7 +102,7 @@ class SessionReport:
 
 
 def session_clock(settings: LoomliteSettings, *, virtual: bool) -> Clock:
-    """The clock of a run: manual for ``--speed max``, else from the settings."""
+    """Return the clock of a run: manual for ``--speed max``, else from the settings."""
     start = settings.start or DEFAULT_START
     if virtual:
         return ManualClock(start)
@@ -114,7 +114,7 @@ def session_clock(settings: LoomliteSettings, *, virtual: bool) -> Clock:
 def build_devices(
     settings: LoomliteSettings, start: datetime
 ) -> tuple[PhoneScenario, list[Simulator]]:
-    """The simulated phones and desktop of the profile, all seeded from it."""
+    """Build the simulated phones and desktop of the profile, all seeded from it."""
     seed = settings.seed
     # Simulated days run midnight to midnight in UTC, whatever time the run
     # starts at, so a run from 07:00 meets the owner waking up.

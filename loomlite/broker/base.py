@@ -260,7 +260,7 @@ class TopicConfig:
 
 
 class OffsetReset(enum.StrEnum):
-    """Where a group starts when it has no valid committed offset."""
+    """The start position of a group that has no valid committed offset."""
 
     EARLIEST = "earliest"
     LATEST = "latest"

@@ -1,7 +1,7 @@
 """The live status panel of ``loomlite up`` and its end-of-run summary.
 
-The panel reads only ``statistics()`` snapshots (runtime, broker, sink), so
-drawing it never waits on the pipeline.
+The panel reads only ``statistics()`` snapshots (runtime, broker, sink), which
+are synchronous, so drawing it does not await the pipeline.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 def parse_duration(text: str) -> timedelta:
     """Parse '90s', '15m', '1h30m', '2d' or plain seconds ('3600').
 
-    Raises ValueError naming the text when it is none of these or not positive.
+    Raises ValueError naming the text when it has another form or is not
+    positive.
     """
     value = text.strip().lower()
     seconds: float

@@ -7,7 +7,7 @@ record timestamp, and returns only after the broker stored it. An invalid
 payload is recorded on the ``processing.errors.ingest`` topic with the reason
 and the original bytes, then the MessageValidationError is raised to the
 caller (a gateway returns 422 with it). A payload without a ``trace_id``
-starts a new trace named after its ``message_id``; a payload without a
+starts a new trace named after its ``message_id``. A payload without a
 ``message_id`` but with a ``content_hash`` (what fetchers send) gets an id
 derived from the hash.
 """

@@ -69,7 +69,7 @@ class PersistComponent(Component):
             await sink.__aexit__(None, None, None)
 
     def sink_statistics(self) -> SinkStatistics | None:
-        """The sink's counters, or None while it is not open."""
+        """Return the sink's counters, or None while it is not open."""
         return None if self._sink is None else self._sink.statistics()
 
 
@@ -88,7 +88,7 @@ def persist_component(
     Subscriptions are declared on the class, so the class is built here with
     one ``@subscribe`` per persisted topic.
     """
-    wanted = None if topics is None else {catalog.resolve(name) for name in topics}
+    selected = None if topics is None else {catalog.resolve(name) for name in topics}
 
     async def store(
         self: PersistComponent, messages: Sequence[Envelope], context: Context
@@ -97,7 +97,7 @@ def persist_component(
 
     handler: Any = store
     for spec in catalog.persisted():
-        if wanted is not None and spec.name not in wanted:
+        if selected is not None and spec.name not in selected:
             continue
         handler = subscribe(
             spec.name,

@@ -23,7 +23,7 @@ __all__ = [
 
 
 class TopicKind(enum.StrEnum):
-    """What a topic holds."""
+    """The kind of data a topic carries."""
 
     RAW = "raw"  # taken in from a device, client or fetcher
     DERIVED = "derived"  # produced by a processing stage
@@ -85,7 +85,7 @@ class UnitConversion:
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """Everything loomlite knows about one topic.
+    """The declaration of one topic.
 
     ``models`` maps schema version to model class; the highest version is the
     one producers write. A topic is either stored in ``table`` or carries

@@ -24,14 +24,14 @@ __all__ = ["VirtualTimeReport", "drive_virtual_time"]
 
 logger = logging.getLogger(__name__)
 
-# Longest wait, in real seconds, for activity before checking again; a worker
-# thread finishing wakes no runtime event by itself.
+# Maximum wait, in real seconds, for activity before checking again, because a
+# worker thread that finishes wakes no runtime event by itself.
 _ACTIVITY_POLL = 0.01
 
 
 @dataclass(frozen=True, slots=True)
 class VirtualTimeReport:
-    """How a virtual-time run ended: the steps taken and the final time."""
+    """The end of a virtual-time run: the steps taken and the final time."""
 
     steps: int
     reached: datetime
@@ -91,7 +91,7 @@ async def drive_virtual_time(
 
     NOTE: on the durable broker every publish waits for a disk commit, so a
     heavy profile (five phones sampling the accelerometer) can exceed
-    ``idle_timeout`` in one step; such runs raise TimeoutError.
+    ``idle_timeout`` in one step. Such a run raises TimeoutError.
     """
     steps = 0
     while stop is None or not stop.is_set():
