@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -15,16 +16,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from loomlite.components.enrich.component import EnrichComponent
+from loomlite.components.enrich.geo import haversine_distance
 from loomlite.contract import CATALOG
 from loomlite.contract.models import GPSReading
 from loomlite.runtime.context import Context
 from loomlite.runtime.profiles import load_settings
-from loomlite.session import run_session
+from loomlite.session import build_devices, run_session, session_clock
+from simulators.gpx import bundled_track_path, read_gpx
+from simulators.scenario import WALK_TRACK
 
 pytestmark = pytest.mark.slow
 
@@ -132,6 +137,72 @@ def test_every_published_topic_is_stored(demo_run: tuple[Path, dict]) -> None:
     ]
 
     assert empty == []
+
+
+def gps_rows(database: Path) -> list[tuple[str, datetime, float, float]]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT device_id, recorded_at, latitude, longitude "
+            "FROM device_sensor_gps_raw ORDER BY device_id, recorded_at"
+        ).fetchall()
+    return [
+        (device, datetime.fromisoformat(moment), latitude, longitude)
+        for device, moment, latitude, longitude in rows
+    ]
+
+
+def distance_to_polyline(
+    latitude: float, longitude: float, points: Sequence[tuple[float, float]]
+) -> float:
+    """Return metres from a position to the nearest segment of ``points``.
+
+    Positions are projected onto a plane tangent at the position, which is
+    accurate to well under a metre over the few kilometres of a track.
+    """
+    metres_per_degree = 111_320.0
+    scale = math.cos(math.radians(latitude))
+
+    def project(point: tuple[float, float]) -> tuple[float, float]:
+        return (
+            (point[1] - longitude) * metres_per_degree * scale,
+            (point[0] - latitude) * metres_per_degree,
+        )
+
+    best = math.inf
+    projected = [project(point) for point in points]
+    for (ax, ay), (bx, by) in zip(projected, projected[1:], strict=False):
+        dx, dy = bx - ax, by - ay
+        length = dx * dx + dy * dy
+        t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
+        best = min(best, math.hypot(ax + t * dx, ay + t * dy))
+    return best
+
+
+def test_gps_rows_follow_the_gpx_track(demo_run: tuple[Path, dict]) -> None:
+    state_dir, _ = demo_run
+    settings = load_settings("demo")
+    start = session_clock(settings, virtual=True).now()
+    scenario, _ = build_devices(settings, start)
+    walk = read_gpx(bundled_track_path(WALK_TRACK)).track_points()
+    track = [(point.latitude, point.longitude) for point in walk]
+    # The simulated fix error is 3 m per axis (one standard deviation), so
+    # 25 m is beyond six standard deviations of the combined error.
+    tolerance_m = 25.0
+
+    rows = gps_rows(state_dir / "loomlite.db")
+    walking = [row for row in rows if scenario.activity_at(row[1]) == "walking"]
+
+    assert len({row[0] for row in rows}) == settings.simulators.devices
+    assert len(walking) >= 50
+    for device, moment, latitude, longitude in rows:
+        expected = scenario.position_at(moment)
+        error = haversine_distance(
+            latitude, longitude, expected.latitude, expected.longitude
+        )
+        assert error <= tolerance_m, (device, moment, error)
+    for device, moment, latitude, longitude in walking:
+        off_track = distance_to_polyline(latitude, longitude, track)
+        assert off_track <= tolerance_m, (device, moment, off_track)
 
 
 def test_summary_lists_tables_and_scores(demo_run: tuple[Path, dict]) -> None:
