@@ -1,8 +1,9 @@
 """A seeded working day at a macOS desktop.
 
 Each day starts at the simulator's start plus whole days. The machine is
-awake from 08:45-09:15 to 12:00-12:30 and from 13:00-13:30 to 17:30-18:30,
-and it sleeps the rest of the time. While awake the owner switches between
+awake for 20-35 minutes from 07:00-07:20, while the owner reads mail before
+the morning walk, from 08:45-09:15 to 12:00-12:30 and from 13:00-13:30 to
+17:30-18:30, and it sleeps the rest of the time. While awake the owner switches between
 four apps, copies text now and then, and joins two calls whose audio comes
 from the speech fixtures.
 """
@@ -102,6 +103,11 @@ class DesktopDay:
 def plan_desktop_day(day_start: datetime, index: int, seed: int) -> DesktopDay:
     """Plan day ``index`` of the desktop whose days start at ``day_start``."""
     random = derive_rng(seed, "desktop-day", index)
+    breakfast_start = day_start + timedelta(hours=7) + _minutes(random.uniform(0, 20))
+    breakfast = (
+        breakfast_start,
+        breakfast_start + _minutes(random.uniform(20, 35)),
+    )
     morning = (
         day_start + timedelta(hours=8, minutes=45) + _minutes(random.uniform(0, 30)),
         day_start + timedelta(hours=12) + _minutes(random.uniform(0, 30)),
@@ -110,7 +116,7 @@ def plan_desktop_day(day_start: datetime, index: int, seed: int) -> DesktopDay:
         day_start + timedelta(hours=13) + _minutes(random.uniform(0, 30)),
         day_start + timedelta(hours=17, minutes=30) + _minutes(random.uniform(0, 60)),
     )
-    awake = (morning, afternoon)
+    awake = (breakfast, morning, afternoon)
     focus = [item for period in awake for item in _plan_focus(random, *period)]
     copies = _plan_copies(random, awake, focus)
     calls = (
@@ -150,10 +156,14 @@ def _plan_copies(
     awake: tuple[tuple[datetime, datetime], ...],
     focus: list[AppFocus],
 ) -> list[ClipboardCopy]:
-    """Copy text about every 15 minutes while awake."""
+    """Copy text about every 15 minutes while awake.
+
+    The first copy of each awake period comes within its first 5 minutes, so
+    even a short period has one.
+    """
     copies = []
     for start, end in awake:
-        moment = start + _minutes(random.exponential(15.0))
+        moment = start + _minutes(random.uniform(0.5, 5.0))
         while moment < end:
             content_type, text = _CLIPBOARD_TEXTS[
                 int(random.integers(len(_CLIPBOARD_TEXTS)))

@@ -7,6 +7,7 @@ file in a temporary state directory, on virtual time (``--speed max``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -16,15 +17,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from loomlite.clock import Clock
 from loomlite.components.enrich.component import EnrichComponent
 from loomlite.components.enrich.geo import haversine_distance
 from loomlite.contract import CATALOG
 from loomlite.contract.models import GPSReading
+from loomlite.runtime import LoomliteSettings
 from loomlite.runtime.context import Context
 from loomlite.runtime.profiles import load_settings
 from loomlite.session import build_devices, run_session, session_clock
@@ -170,7 +173,7 @@ def distance_to_polyline(
 
     best = math.inf
     projected = [project(point) for point in points]
-    for (ax, ay), (bx, by) in zip(projected, projected[1:], strict=False):
+    for (ax, ay), (bx, by) in itertools.pairwise(projected):
         dx, dy = bx - ax, by - ay
         length = dx * dx + dy * dy
         t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
@@ -203,6 +206,57 @@ def test_gps_rows_follow_the_gpx_track(demo_run: tuple[Path, dict]) -> None:
     for device, moment, latitude, longitude in walking:
         off_track = distance_to_polyline(latitude, longitude, track)
         assert off_track <= tolerance_m, (device, moment, off_track)
+
+
+class JumpClock(Clock):
+    """A clock that jumps to each deadline at once, to run simulators alone."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+    async def sleep_until(self, deadline: datetime) -> None:
+        self._now = max(self._now, deadline)
+
+
+async def emitted_topics(settings: LoomliteSettings) -> set[str]:
+    """Run the profile's simulators without a pipeline; return the topics they emit."""
+    assert settings.duration is not None
+    start = session_clock(settings, virtual=True).now()
+    _, devices = build_devices(settings, start)
+    topics: set[str] = set()
+
+    async def collect(topic: str, payload: dict[str, object]) -> None:
+        topics.add(topic)
+
+    for device in devices:
+        await device.run(JumpClock(start), collect, until=start + settings.duration)
+    return topics
+
+
+@pytest.mark.anyio
+async def test_every_enabled_source_has_rows(demo_run: tuple[Path, dict]) -> None:
+    _, summary = demo_run
+    settings = load_settings("demo", duration="PT2H")
+    topics = await emitted_topics(settings)
+    persisted = {
+        spec.name: spec.table.name for spec in CATALOG.persisted() if spec.table
+    }
+
+    empty = [
+        topic
+        for topic in sorted(topics)
+        if topic in persisted and not summary["rows"].get(persisted[topic])
+    ]
+
+    assert "digital.clipboard.raw" in topics
+    assert "device.sensor.gps.raw" in topics
+    assert empty == []
 
 
 def test_summary_lists_tables_and_scores(demo_run: tuple[Path, dict]) -> None:
