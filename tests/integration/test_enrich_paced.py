@@ -1,0 +1,72 @@
+"""Enrich outputs do not depend on how fast input arrives.
+
+The same readings published all at once and replayed at 100 times their
+event-time pace must give the same derived steps, motion events and geofence
+events, because windows close on event time and never on arrival time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from loomlite.clock import AcceleratedClock
+from tests.integration.recording import RecordingBroker
+from tests.integration.test_enrich_component import (
+    ACCELEROMETER,
+    DERIVED_STEPS,
+    GPS,
+    MOTION_EVENTS,
+    REGION_EVENTS,
+    START,
+    comparable,
+    gait,
+    make_runtime,
+    readings,
+    run,
+    trip_fixes,
+)
+
+SPEED = 100.0
+
+
+async def run_paced(
+    gps: Sequence[Any], accelerometer: Sequence[Any]
+) -> RecordingBroker:
+    """Publish each reading when a 100x clock from its first reading reaches it."""
+    broker = RecordingBroker(START)
+    arrivals = list(
+        heapq.merge(
+            ((fix.recorded_at, GPS, fix) for fix in gps),
+            (
+                (reading.recorded_at, ACCELEROMETER, reading)
+                for reading in accelerometer
+            ),
+            key=lambda item: item[0],
+        )
+    )
+    clock = AcceleratedClock(SPEED, start=arrivals[0][0])
+    async with make_runtime(broker) as runtime:
+        for recorded_at, topic, message in arrivals:
+            await clock.sleep_until(recorded_at)
+            await runtime.publish(topic, message)
+        await runtime.run_until_idle(timeout=60)
+    return broker
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_hundredfold_pace_same_outputs() -> None:
+    accelerometer = readings(gait())
+    gps = trip_fixes()
+
+    at_once = await run(gps, accelerometer)
+    paced = await run_paced(gps, accelerometer)
+
+    for topic in (DERIVED_STEPS, MOTION_EVENTS, REGION_EVENTS):
+        expected = comparable(at_once.messages(topic))
+        assert expected, f"no messages on {topic}"
+        assert comparable(paced.messages(topic)) == expected, topic
