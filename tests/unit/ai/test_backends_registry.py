@@ -17,6 +17,7 @@ from loomlite.components.ai.embed import TextEmbedder
 from loomlite.components.ai.emotion import EmotionScorer
 from loomlite.components.ai.ocr import TextRecognizer
 from loomlite.components.ai.stt import SpeechToText
+from loomlite.components.ai.vision.faces import FaceDetector
 from loomlite.components.enrich.geocode import ReverseGeocoder
 from loomlite.errors import ConfigurationError
 
@@ -27,6 +28,7 @@ STAGE_PROTOCOLS: dict[str, type] = {
     "embed": TextEmbedder,
     "emotion": EmotionScorer,
     "geocode": ReverseGeocoder,
+    "faces": FaceDetector,
 }
 
 
@@ -35,6 +37,7 @@ def test_registry_lists_every_stage() -> None:
         "caption",
         "embed",
         "emotion",
+        "faces",
         "geocode",
         "ocr",
         "stt",
@@ -45,7 +48,7 @@ def test_registry_lists_every_stage() -> None:
 def test_registry_lists_names_per_stage() -> None:
     assert backend_names("stt") == ("simulated",)
     assert backend_names("emotion") == ("simulated-prosody",)
-    assert backend_names("geocode") == ("simulated-places",)
+    assert backend_names("geocode") == ("reverse-geocoder", "simulated-places")
     assert backend_names("vad") == ("energy", "simulated")
 
 
