@@ -1,0 +1,30 @@
+"""Tests of the real model backends on the weights their packages ship.
+
+The ``test`` extra installs every model extra. A test whose backend package
+is missing is skipped locally, and fails under CI (the CI variable is set),
+where the backends must be tested.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+# Model libraries must never reach out to a model hub from these tests.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def require_modules(*modules: str) -> None:
+    """Skip the calling test, or fail it under CI, when a module is missing."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    reason = (
+        f"{', '.join(missing)} not installed; run: pip install -e '.[test]' "
+        "to install the model extras"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}, and CI runs must test the model backends")
+    pytest.skip(reason)
