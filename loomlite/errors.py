@@ -120,7 +120,7 @@ class ImageFormatError(ContractError):
     """Raised when image bytes cannot be decoded into pixels, or are too large.
 
     ``format`` is the format the message declared, and ``size`` the length of
-    the data in bytes. The message says which check failed.
+    the data in bytes. The message names the check that failed.
     """
 
     def __init__(self, message: str, *, format: str, size: int) -> None:

@@ -8,9 +8,9 @@ cosine similarity of all candidates. Top-1 accuracy is the share of hits.
 
 ``paraphrase_top1`` uses the first pair of each topic, so every wrong
 candidate is about another subject; it has the 0.9 threshold.
-``paraphrase_top1_distractors`` uses every pair, so some queries also face a
-paraphrase about the same subject, often with the opposite meaning (slept
-badly, slept well); it is reported without a threshold.
+``paraphrase_top1_distractors`` uses every pair. Some queries then also face
+a paraphrase about the same subject, often with the opposite meaning (slept
+badly, slept well). This metric has no threshold.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ _SPEED_BATCH: Final = 64
 
 @dataclass(frozen=True, slots=True)
 class ParaphrasePair:
-    """A query and a sentence that says the same in other words."""
+    """A query and a sentence with the same meaning in other words."""
 
     topic: str
     query: str

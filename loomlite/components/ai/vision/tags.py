@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["TagsDescriber"]
 
 _WORD: Final = re.compile(r"[^\W\d_]{4,}")
-# Frequent English words that say nothing about a screen's subject.
+# Frequent English words that carry no information about a screen's subject.
 _STOP_WORDS: Final = frozenset(
     """
     about after also been before being could does from have here into just
