@@ -238,6 +238,14 @@ DEFAULT_REGISTRY = BackendRegistry(
             requires=("rapidocr", "onnxruntime", "cv2"),
         ),
         BackendSpec(
+            "ocr",
+            "tesseract",
+            f"{_AI}.vision.tesseract:TesseractRecognizer",
+            False,
+            extra="ocr",
+            requires=("pytesseract", "cv2"),
+        ),
+        BackendSpec(
             "faces",
             "haar",
             f"{_AI}.vision.faces:HaarFaceDetector",

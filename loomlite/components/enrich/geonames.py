@@ -38,8 +38,8 @@ class GeoNamesGeocoder:
     The tree is built on raw latitude and longitude in degrees, so "nearest"
     is measured in degrees, not along the Earth's surface. At high latitudes
     and across the 180th meridian it can therefore pick a town that is not
-    the closest one. The nearest town can also lie across a border, so points within a few
-    kilometres of one can get the neighbouring country.
+    the closest one. The nearest town can also lie across a border, so
+    points within a few kilometres of one can get the neighbouring country.
     """
 
     name = "reverse-geocoder"
