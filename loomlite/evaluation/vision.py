@@ -16,7 +16,8 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from loomlite._fixtures import fixture_path
 from loomlite.components.ai.backends import backend_names, load_backend
@@ -28,12 +29,16 @@ from loomlite.evaluation._common import (
 )
 from loomlite.evaluation.score import Score
 
+if TYPE_CHECKING:
+    from loomlite.components.ai.vision.faces import FaceDetector
+
 __all__ = [
     "CHARACTER_ACCURACY_THRESHOLD",
     "Screenshot",
     "character_accuracy",
     "evaluate",
     "load_screenshots",
+    "measure_face_speed",
     "measure_speed",
 ]
 
@@ -125,6 +130,27 @@ def measure_speed(backend: str = "rapidocr") -> tuple[float, str]:
         recognizer.recognize(screenshot.png, "png")
     elapsed = time.perf_counter() - started
     return len(screenshots) / elapsed, "images/s"
+
+
+def measure_face_speed(backend: str = "haar") -> tuple[float, str]:
+    """Return the images per second of one face detector.
+
+    The images are the photos in ``fixtures/photos`` and the screenshots,
+    and each is detected once after one warm-up call.
+    """
+    detector: FaceDetector = load_backend("faces", backend)
+    images = [(path.read_bytes(), "jpeg") for path in _photo_paths()]
+    images += [(screenshot.png, "png") for screenshot in load_screenshots()]
+    detector.detect(*images[0])
+    started = time.perf_counter()
+    for image, format in images:
+        detector.detect(image, format)
+    elapsed = time.perf_counter() - started
+    return len(images) / elapsed, "images/s"
+
+
+def _photo_paths() -> list[Path]:
+    return sorted(fixture_path("photos").glob("*.jpg"))
 
 
 def _score(name: str, screenshots: Sequence[Screenshot]) -> Score:

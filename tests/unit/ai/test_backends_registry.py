@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from loomlite.components.ai.backends import (
@@ -157,8 +159,15 @@ def test_options_reach_backend() -> None:
     ],
 )
 def test_registered_backend_loads(stage: str, name: str) -> None:
-    backend = load_backend(stage, name)
     spec = DEFAULT_REGISTRY.spec(stage, name)
+    try:
+        backend = load_backend(stage, name)
+    except ConfigurationError as error:
+        # A real backend may need a package or program (such as tesseract)
+        # that a developer has not installed. CI installs all of them.
+        if spec.simulated or os.environ.get("CI"):
+            raise
+        pytest.skip(str(error))
 
     assert isinstance(backend, Backend)
     assert backend.name == name
