@@ -12,7 +12,7 @@ from loomlite.components.ai.backends import load_backend
 from loomlite.components.ai.e5 import E5TextEmbedder
 from loomlite.errors import ConfigurationError
 from loomlite.evaluation import text
-from tests.backends.conftest import require_modules
+from tests.backends.installed import require_modules
 
 pytestmark = pytest.mark.models
 

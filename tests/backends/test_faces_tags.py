@@ -7,7 +7,7 @@ import pytest
 from loomlite._fixtures import fixture_path
 from loomlite.components.ai.backends import load_backend
 from loomlite.errors import ConfigurationError, ImageFormatError
-from tests.backends.conftest import require_modules
+from tests.backends.installed import require_modules
 
 pytestmark = pytest.mark.models
 

@@ -14,7 +14,7 @@ from loomlite.components.ai.backends import load_backend
 from loomlite.components.enrich.geocode import ReverseGeocoder
 from loomlite.errors import ConfigurationError
 from loomlite.evaluation import geo
-from tests.backends.conftest import require_modules
+from tests.backends.installed import require_modules
 
 pytestmark = pytest.mark.models
 

@@ -16,7 +16,7 @@ from loomlite.contract.models import ImageData, OcrResult, ProcessingError
 from loomlite.errors import ConfigurationError, ImageFormatError
 from loomlite.evaluation import vision
 from loomlite.runtime import Runtime
-from tests.backends.conftest import require_modules
+from tests.backends.installed import require_modules
 from tests.integration.recording import RecordingBroker, fast_settings
 
 pytestmark = pytest.mark.models

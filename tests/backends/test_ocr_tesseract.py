@@ -12,7 +12,7 @@ from loomlite.components.ai.backends import load_backend
 from loomlite.components.ai.ocr import TextRecognizer
 from loomlite.errors import ConfigurationError, ImageFormatError
 from loomlite.evaluation import vision
-from tests.backends.conftest import require_modules, require_program
+from tests.backends.installed import require_modules, require_program
 
 pytestmark = pytest.mark.models
 

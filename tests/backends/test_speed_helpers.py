@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loomlite.evaluation import geo, text, vision
-from tests.backends.conftest import require_modules
+from tests.backends.installed import require_modules
 
 pytestmark = pytest.mark.models
 

@@ -60,7 +60,7 @@ class TextRecognizer(Backend, Protocol):
 
         An image without text gives an empty result with confidence 0. A
         backend that reads pixels raises ImageFormatError for empty,
-        undecodable or oversized data; the simulated backend returns the
+        undecodable or oversized data. The simulated backend returns the
         empty result for those too.
         """
         ...
