@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-__all__ = ["edit_distance", "normalise_whitespace", "select_backends"]
+from loomlite.components.ai.backends import backend_names, load_backend
+from loomlite.errors import ConfigurationError
+
+__all__ = ["edit_distance", "load_backends", "normalise_whitespace"]
+
+logger = logging.getLogger(__name__)
 
 
-def select_backends(
-    requested: Sequence[str] | None, default: Sequence[str], known: Sequence[str]
-) -> list[str]:
-    """Return ``requested`` or ``default``, and raise ValueError for unknown names."""
-    names = list(default if requested is None else requested)
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(
-            f"unknown backend(s) {', '.join(map(repr, unknown))}; "
-            f"expected one of {', '.join(known)}"
-        )
-    return names
+def load_backends(
+    stage: str, defaults: Sequence[str], requested: Sequence[str] | None
+) -> Iterator[tuple[str, Any, float]]:
+    """Load the backends of ``stage`` to score, one at a time.
+
+    Yields the name, the backend and the ``time.perf_counter()`` value taken
+    before loading it. Without ``requested`` these are the ``defaults`` whose
+    packages and programs are installed, and the others are logged and
+    skipped. With ``requested`` they are the names in it that ``stage``
+    registers, because the other names belong to other stages. A requested
+    backend that cannot load raises its ConfigurationError.
+    """
+    if requested is None:
+        for name in defaults:
+            started = time.perf_counter()
+            try:
+                backend = load_backend(stage, name)
+            except ConfigurationError as error:
+                logger.warning("skipped %s backend %r: %s", stage, name, error)
+                continue
+            yield name, backend, started
+        return
+
+    for name in backend_names(stage):
+        if name in requested:
+            started = time.perf_counter()
+            yield name, load_backend(stage, name), started
 
 
 def normalise_whitespace(text: str) -> str:

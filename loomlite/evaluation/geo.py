@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from loomlite._fixtures import fixture_path
-from loomlite.components.ai.backends import backend_names, load_backend
+from loomlite.components.ai.backends import load_backend
 from loomlite.components.enrich.geocode import ReverseGeocoder
-from loomlite.evaluation._common import select_backends
+from loomlite.evaluation._common import load_backends
 from loomlite.evaluation.score import Score
 
 __all__ = [
     "COUNTRY_ACCURACY_THRESHOLD",
+    "STAGES",
     "Landmark",
     "evaluate",
     "load_landmarks",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 COUNTRY_ACCURACY_THRESHOLD: Final = 1.0
+STAGES: Final = ("geocode",)
+"""Registry stages whose backends ``evaluate`` scores."""
 DEFAULT_BACKENDS: Final = ("reverse-geocoder",)
 FIXTURES: Final = "fixtures/places/landmarks.csv"
 # Random points per lookup_many call when measuring speed.
@@ -64,16 +67,15 @@ def load_landmarks() -> list[Landmark]:
 
 
 def evaluate(backends: Sequence[str] | None = None) -> list[Score]:
-    """Score each geocoder (default: ``reverse-geocoder``) on the landmarks.
+    """Score geocoders on the landmarks: by default the installed real ones.
 
-    The details map each landmark to 1.0 (right country) or 0.0.
+    ``backends`` names the backends to score, and names of other stages are
+    ignored. The details map each landmark to 1.0 (right country) or 0.0.
     """
-    names = select_backends(backends, DEFAULT_BACKENDS, backend_names("geocode"))
     landmarks = load_landmarks()
     scores = []
-    for name in names:
-        started = time.perf_counter()
-        geocoder: ReverseGeocoder = load_backend("geocode", name)
+    geocoder: ReverseGeocoder
+    for name, geocoder, started in load_backends("geocode", DEFAULT_BACKENDS, backends):
         places = geocoder.lookup_many(
             [(landmark.latitude, landmark.longitude) for landmark in landmarks]
         )

@@ -25,13 +25,14 @@ import numpy as np
 import numpy.typing as npt
 
 from loomlite._fixtures import fixture_path
-from loomlite.components.ai.backends import backend_names, load_backend
+from loomlite.components.ai.backends import load_backend
 from loomlite.components.ai.embed import TextEmbedder
-from loomlite.evaluation._common import select_backends
+from loomlite.evaluation._common import load_backends
 from loomlite.evaluation.score import Score
 
 __all__ = [
     "PARAPHRASE_TOP1_THRESHOLD",
+    "STAGES",
     "ParaphrasePair",
     "evaluate",
     "load_paraphrases",
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 PARAPHRASE_TOP1_THRESHOLD: Final = 0.9
+STAGES: Final = ("embed",)
+"""Registry stages whose backends ``evaluate`` scores."""
 DEFAULT_BACKENDS: Final = ("e5-small",)
 FIXTURES: Final = "fixtures/text/paraphrases.json"
 # Sentences per embed call when measuring speed.
@@ -96,12 +99,14 @@ def paraphrase_top1(
 
 
 def evaluate(backends: Sequence[str] | None = None) -> list[Score]:
-    """Score each embedding backend (default: ``e5-small``) on the paraphrases."""
-    names = select_backends(backends, DEFAULT_BACKENDS, backend_names("embed"))
+    """Score embedding backends on the paraphrases: by default the installed real ones.
+
+    ``backends`` names the backends to score, and names of other stages are
+    ignored.
+    """
     scores = []
-    for name in names:
-        started = time.perf_counter()
-        embedder: TextEmbedder = load_backend("embed", name)
+    embedder: TextEmbedder
+    for name, embedder, started in load_backends("embed", DEFAULT_BACKENDS, backends):
         for metric, distractors, threshold in (
             ("paraphrase_top1", False, PARAPHRASE_TOP1_THRESHOLD),
             ("paraphrase_top1_distractors", True, None),
@@ -122,6 +127,7 @@ def evaluate(backends: Sequence[str] | None = None) -> list[Score]:
                     details=details,
                 )
             )
+            # Only the first metric's time includes loading the model.
             started = time.perf_counter()
     return scores
 

@@ -37,6 +37,7 @@ def test_face_speed_is_images_per_second() -> None:
     assert rate > 0
 
 
-def test_unknown_backend_is_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown backend"):
-        geo.evaluate(["nominatim"])
+def test_evaluate_ignores_other_stage_names() -> None:
+    assert geo.evaluate(["silero"]) == []
+    assert text.evaluate(["faster-whisper"]) == []
+    assert vision.evaluate(["reverse-geocoder"]) == []
