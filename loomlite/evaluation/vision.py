@@ -75,13 +75,16 @@ def load_screenshots() -> list[Screenshot]:
         if not truth_path.is_file():
             continue
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
-        items = tuple(
-            (line["text"], (*map(int, line["box"]),)) for line in truth["lines"]
-        )
+        items = tuple((line["text"], _box(line["box"])) for line in truth["lines"])
         screenshots.append(
-            Screenshot(png_path.stem, png_path.read_bytes(), items, truth["text"])  # type: ignore[arg-type]
+            Screenshot(png_path.stem, png_path.read_bytes(), items, truth["text"])
         )
     return screenshots
+
+
+def _box(values: Sequence[int]) -> Box:
+    x, y, width, height = (int(value) for value in values)
+    return x, y, width, height
 
 
 def character_accuracy(
