@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from loomlite._fixtures import fixture_path
 from loomlite.components.ai.backends import load_backend
+from loomlite.components.ai.component import INPUT_TOPICS, AiComponent
+from loomlite.contract.models import ImageData, ProcessingError, VisionAnnotation
 from loomlite.errors import ConfigurationError, ImageFormatError
+from loomlite.runtime import Runtime
 from tests.backends.installed import require_modules
+from tests.integration.recording import RecordingBroker, fast_settings
 
 pytestmark = pytest.mark.models
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+CAMERA = "device.image.camera.raw"
+ANNOTATIONS = "media.image.vision_annotations"
+CAPTION_ERRORS = "processing.errors.caption"
 
 
 def photo(name: str) -> bytes:
@@ -118,3 +129,54 @@ def test_tags_reject_corrupt_image() -> None:
 
     with pytest.raises(ImageFormatError, match="failed to decode 4 bytes"):
         describer.describe(b"\x89PNG", "png")
+
+
+def camera_message(jpeg: bytes, width: int, height: int) -> ImageData:
+    return ImageData(
+        device_id="phone-1",
+        recorded_at=START,
+        received_at=START,
+        image_data=jpeg,
+        width=width,
+        height=height,
+        format="jpeg",
+        camera_type="front",
+    )
+
+
+@pytest.mark.anyio
+async def test_caption_stage_publishes_tags() -> None:
+    require_modules("cv2")
+    broker = RecordingBroker(START)
+    portrait = camera_message(photo("astronaut"), 320, 320)
+    corrupt = camera_message(photo("coffee")[:100], 400, 300)
+    settings = fast_settings(
+        {
+            "ai": {
+                "caption_backend": "tags",
+                "backend_options": {"caption": {"ocr": None}},
+            }
+        }
+    )
+    runtime = Runtime(
+        settings,
+        components=[AiComponent()],
+        broker=broker,
+        clock=broker.clock,
+        inputs=INPUT_TOPICS,
+    )
+
+    async with runtime:
+        await runtime.publish(CAMERA, corrupt)
+        await runtime.publish(CAMERA, portrait)
+        await runtime.run_until_idle(timeout=60)
+
+    annotations: list[VisionAnnotation] = broker.messages(ANNOTATIONS)
+    assert [item.source_message_id for item in annotations] == [portrait.message_id]
+    assert annotations[0].backend == "tags"
+    assert "1 face" in annotations[0].caption
+
+    errors: list[ProcessingError] = broker.messages(CAPTION_ERRORS)
+    assert len(errors) == 1
+    assert errors[0].error_type == "ImageFormatError"
+    assert errors[0].trace_id == corrupt.trace_id

@@ -6,17 +6,26 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from loomlite.components.ai.backends import load_backend
+from loomlite.components.enrich.component import INPUT_TOPICS, EnrichComponent
 from loomlite.components.enrich.geocode import ReverseGeocoder
+from loomlite.contract.models import GeocodedPlace, GPSReading
 from loomlite.errors import ConfigurationError
 from loomlite.evaluation import geo
+from loomlite.runtime import Runtime
 from tests.backends.installed import require_modules
+from tests.integration.recording import RecordingBroker, fast_settings
 
 pytestmark = pytest.mark.models
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+GPS = "device.sensor.gps.raw"
+PLACES = "location.address.geocoded"
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +131,46 @@ def test_negative_limit_is_rejected() -> None:
 
     with pytest.raises(ConfigurationError, match="max_locality_distance_m"):
         load_backend("geocode", "reverse-geocoder", max_locality_distance_m=-1.0)
+
+
+def gps_fix(latitude: float, longitude: float, offset_s: int) -> GPSReading:
+    recorded_at = START + timedelta(seconds=offset_s)
+    return GPSReading(
+        device_id="phone-1",
+        recorded_at=recorded_at,
+        received_at=recorded_at,
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+@pytest.mark.anyio
+async def test_enrich_publishes_geonames_places() -> None:
+    require_modules("reverse_geocoder", "scipy")
+    broker = RecordingBroker(START)
+    bled = gps_fix(46.3697, 14.1006, 0)
+    paris = gps_fix(48.8584, 2.2945, 10)
+    at_sea = gps_fix(0.0, -140.0, 20)
+    settings = fast_settings({"enrich": {"geocode_backend": "reverse-geocoder"}})
+    runtime = Runtime(
+        settings,
+        components=[EnrichComponent()],
+        broker=broker,
+        clock=broker.clock,
+        inputs=INPUT_TOPICS,
+    )
+
+    async with runtime:
+        for fix in (bled, paris, at_sea):
+            await runtime.publish(GPS, fix)
+        await runtime.run_until_idle(timeout=60)
+
+    places: list[GeocodedPlace] = broker.messages(PLACES)
+    by_source = {place.source_message_id: place for place in places}
+    assert set(by_source) == {bled.message_id, paris.message_id}
+    assert by_source[bled.message_id].place_name == "Bled"
+    assert by_source[bled.message_id].region == "Bled"
+    assert by_source[bled.message_id].country_code == "SI"
+    assert by_source[paris.message_id].country_code == "FR"
+    assert by_source[paris.message_id].region == "Ile-de-France"
+    assert {place.backend for place in places} == {"reverse-geocoder"}
