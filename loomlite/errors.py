@@ -116,6 +116,19 @@ class AudioFormatError(ContractError):
         super().__init__(message)
 
 
+class ImageFormatError(ContractError):
+    """Raised when image bytes cannot be decoded into pixels, or are too large.
+
+    ``format`` is the format the message declared, and ``size`` the length of
+    the data in bytes. The message names the check that failed.
+    """
+
+    def __init__(self, message: str, *, format: str, size: int) -> None:
+        self.format = format
+        self.size = size
+        super().__init__(message)
+
+
 # -- broker -----------------------------------------------------------------
 
 

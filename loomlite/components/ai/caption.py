@@ -74,8 +74,9 @@ class ImageDescriber(Backend, Protocol):
     def describe(self, image: bytes, format: str) -> ImageDescription:
         """Describe ``image``, encoded as ``format`` (``png``, ``jpeg``, ...).
 
-        Zero bytes and undecodable data give a description of that state
-        instead of an error.
+        The simulated backend describes zero bytes and undecodable data
+        instead of raising. A backend that reads pixels raises
+        ImageFormatError for them.
         """
         ...
 

@@ -58,8 +58,10 @@ class TextRecognizer(Backend, Protocol):
     def recognize(self, image: bytes, format: str) -> OcrResult:
         """Return the text in ``image``, encoded as ``format`` (``png``, ``jpeg``).
 
-        An image without text, including an empty or undecodable one, gives an
-        empty result with confidence 0.
+        An image without text gives an empty result with confidence 0. A
+        backend that reads pixels raises ImageFormatError for empty,
+        undecodable or oversized data. The simulated backend returns the
+        empty result for those too.
         """
         ...
 

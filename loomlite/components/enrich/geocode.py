@@ -61,6 +61,8 @@ class Place:
     within_radius: bool
     """True when the coordinate lies inside the place's radius. False when the
     place is only the nearest locality."""
+    region: str = ""
+    """State, province or other first-level division; empty when unknown."""
 
 
 @runtime_checkable

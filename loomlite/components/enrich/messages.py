@@ -113,6 +113,7 @@ def place_message(
         longitude=fix.longitude,
         place_name=place.name,
         locality=place.locality or None,
+        region=place.region or None,
         country_code=place.country_code or None,
         distance_meters=place.distance_m,
         backend=place.source,

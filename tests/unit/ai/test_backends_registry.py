@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from loomlite.components.ai.backends import (
@@ -17,6 +19,7 @@ from loomlite.components.ai.embed import TextEmbedder
 from loomlite.components.ai.emotion import EmotionScorer
 from loomlite.components.ai.ocr import TextRecognizer
 from loomlite.components.ai.stt import SpeechToText
+from loomlite.components.ai.vision.faces import FaceDetector
 from loomlite.components.enrich.geocode import ReverseGeocoder
 from loomlite.errors import ConfigurationError
 
@@ -27,6 +30,7 @@ STAGE_PROTOCOLS: dict[str, type] = {
     "embed": TextEmbedder,
     "emotion": EmotionScorer,
     "geocode": ReverseGeocoder,
+    "faces": FaceDetector,
 }
 
 
@@ -35,6 +39,7 @@ def test_registry_lists_every_stage() -> None:
         "caption",
         "embed",
         "emotion",
+        "faces",
         "geocode",
         "ocr",
         "stt",
@@ -45,7 +50,7 @@ def test_registry_lists_every_stage() -> None:
 def test_registry_lists_names_per_stage() -> None:
     assert backend_names("stt") == ("simulated",)
     assert backend_names("emotion") == ("simulated-prosody",)
-    assert backend_names("geocode") == ("simulated-places",)
+    assert backend_names("geocode") == ("reverse-geocoder", "simulated-places")
     assert backend_names("vad") == ("energy", "simulated")
 
 
@@ -154,8 +159,15 @@ def test_options_reach_backend() -> None:
     ],
 )
 def test_registered_backend_loads(stage: str, name: str) -> None:
-    backend = load_backend(stage, name)
     spec = DEFAULT_REGISTRY.spec(stage, name)
+    try:
+        backend = load_backend(stage, name)
+    except ConfigurationError as error:
+        # A real backend may need a package or program (such as tesseract)
+        # that a developer has not installed. CI installs all of them.
+        if spec.simulated or os.environ.get("CI"):
+            raise
+        pytest.skip(str(error))
 
     assert isinstance(backend, Backend)
     assert backend.name == name
