@@ -99,13 +99,38 @@ class Publisher:
             raise MessageValidationError(
                 exc.topic, [device_error, *exc.errors]
             ) from exc
-        if device_error is not None:
+        late_error = self._check_retention(topic, message, received_at)
+        errors = [error for error in (device_error, late_error) if error is not None]
+        if errors:
             canonical = self.catalog.resolve(topic)
-            rejection = MessageValidationError(canonical, [device_error])
+            rejection = MessageValidationError(canonical, errors)
             self.metrics.rejected("invalid_payload")
             await self.intake.reject(topic, stamped, rejection)
             raise rejection
         return message
+
+    def _check_retention(
+        self, topic: str, message: Envelope, received_at: datetime | None
+    ) -> FieldError | None:
+        """Return an error when retention would drop the message at once.
+
+        The broker's retention by age counts from ``recorded_at``, so a
+        message older than its topic's retention would be acknowledged and
+        then deleted before any consumer read it.
+        """
+        max_age = self.catalog.get(topic).retention.max_age
+        if max_age is None:
+            return None
+        now = received_at if received_at is not None else message.received_at
+        if message.recorded_at >= now - max_age:
+            return None
+        return FieldError(
+            "recorded_at",
+            f"is older than the {max_age.days}-day retention of topic "
+            f"{self.catalog.resolve(topic)!r} (receive time {now.isoformat()}), "
+            "so the broker would drop it before any consumer read it",
+            message.recorded_at.isoformat(),
+        )
 
     async def publish(self, topic: str, message: Envelope) -> Accepted:
         """Publish a validated message; returns once the broker stored it."""
