@@ -30,10 +30,8 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _media_type(request: Request) -> str | None:
-    header = request.headers.get("content-type")
-    if header is None:
-        return None
-    return header.split(";", 1)[0].strip().lower()
+    header = request.headers.get("content-type", "")
+    return header.split(";", 1)[0].strip().lower() or None
 
 
 def _is_json(media_type: str) -> bool:
