@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 import anyio
 import uvicorn
+from starlette.types import ASGIApp
 
 from loomlite import __version__
 from loomlite.clock import Clock
@@ -28,7 +29,7 @@ from loomlite.gateway.publisher import Publisher
 from loomlite.gateway.state import GatewayState
 from loomlite.runtime.settings import HttpSettings
 
-__all__ = ["Gateway", "open_socket"]
+__all__ = ["Gateway", "open_socket", "serve_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ _GRACEFUL_SHUTDOWN = 5
 def open_socket(host: str, port: int) -> socket.socket:
     """Bind a listening TCP socket; raise ConfigurationError when it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off
+    # only on sockets that say they are TCP, and with it on, every answer on
+    # a kept-alive connection waits about 40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -125,27 +129,46 @@ class Gateway:
         """Answer requests until cancelled, then shut down gracefully."""
         if self.state is None or self._socket is None:
             raise RuntimeError("Gateway.open must run before Gateway.serve")
-        config = uvicorn.Config(
-            create_app(self.state),
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            ws_max_size=self.settings.max_body_bytes,
-            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
-        )
-        server = _EmbeddedServer(config)
-        config.load()
-        server.lifespan = config.lifespan_class(config)
-        sockets = [self._socket]
+        url = self.url
         try:
-            await server.startup(sockets=sockets)
-            logger.info("HTTP gateway listening on %s (docs at /docs)", self.url)
-            self.started.set()
-            await server.main_loop()
+            await serve_app(
+                create_app(self.state),
+                self._socket,
+                max_body_bytes=self.settings.max_body_bytes,
+                started=self.started,
+            )
         finally:
-            url = self.url
-            with anyio.CancelScope(shield=True):
-                if server.started:
-                    await server.shutdown()
-                self.close()
+            self.close()
             logger.info("HTTP gateway on %s stopped", url)
+
+
+async def serve_app(
+    app: ASGIApp, sock: socket.socket, *, max_body_bytes: int, started: anyio.Event
+) -> None:
+    """Serve ``app`` on the bound ``sock`` until cancelled.
+
+    ``started`` is set once the server accepts connections. A cancellation
+    stops taking connections and lets requests in progress finish, for at
+    most five seconds, before it ends the call.
+    """
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ws_max_size=max_body_bytes,
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
+    )
+    config.load()
+    server = _EmbeddedServer(config)
+    server.lifespan = config.lifespan_class(config)
+    try:
+        await server.startup(sockets=[sock])
+        host, port = sock.getsockname()[:2]
+        logger.info("HTTP server listening on %s port %d", host, port)
+        started.set()
+        await server.main_loop()
+    finally:
+        with anyio.CancelScope(shield=True):
+            if server.started:
+                await server.shutdown()

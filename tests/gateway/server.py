@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 
 from loomlite.components.ingest import IngestComponent
@@ -51,6 +55,21 @@ class GatewayRun:
                 offset += len(batch)
         return messages
 
+    async def rows(
+        self, table: str, columns: str = "message_id"
+    ) -> list[tuple[Any, ...]]:
+        """Return ``columns`` of every row of ``table`` once the pipeline is idle."""
+        assert self.database is not None, "this run has no database"
+        await self.runtime.run_until_idle(timeout=60.0)
+        path = self.database.removeprefix("sqlite:///")
+
+        def query() -> list[tuple[Any, ...]]:
+            with contextlib.closing(sqlite3.connect(path)) as connection:
+                # The table and column names come from the test code only.
+                return connection.execute(f"SELECT {columns} FROM {table}").fetchall()
+
+        return await anyio.to_thread.run_sync(query)
+
     def published(self, topic: str) -> int:
         """Return how many records were ever published to ``topic``."""
         statistics = self.runtime.broker.statistics()
@@ -84,6 +103,6 @@ async def run_gateway(
         await gateway.started.wait()
         headers = {"X-API-Key": API_KEY}
         async with httpx.AsyncClient(
-            base_url=gateway.url, headers=headers, timeout=30.0
+            base_url=gateway.url, headers=headers, timeout=30.0, trust_env=False
         ) as client:
             yield GatewayRun(runtime, gateway, client, database)

@@ -59,7 +59,9 @@ async def test_write_without_key_rejected(
     gateway: GatewayRun, path: str, key: str | None, detail: str
 ) -> None:
     headers = {} if key is None else {"X-API-Key": key}
-    async with httpx.AsyncClient(base_url=gateway.url, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.url, headers=headers, trust_env=False
+    ) as client:
         response = await client.post(path, json=envelope(latitude=1.0, longitude=1.0))
 
     assert response.status_code == 401
@@ -79,7 +81,7 @@ async def test_key_of_other_length_rejected(gateway: GatewayRun) -> None:
 
 
 async def test_read_routes_need_no_key(gateway: GatewayRun) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(base_url=gateway.url, trust_env=False) as client:
         for path in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
             assert (await client.get(path)).status_code == 200, path
 
