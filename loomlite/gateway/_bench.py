@@ -4,7 +4,7 @@
 on a free loopback port and a new SQLite file, posts the readings with
 httpx, waits until the pipeline is idle and reads the stored rows back.
 ``measure_bare`` posts the same bodies to a FastAPI app with one route that
-parses the JSON and answers 201, served the same way, as the baseline.
+parses the JSON and responds with 201, served the same way, as the baseline.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ DEVICES = 10
 
 @dataclass(slots=True)
 class LoadResult:
-    """What a load run measured: answers, their latencies and the stored rows.
+    """What a load run measured: response statuses, their latencies and the stored rows.
 
     ``rows`` and ``distinct_ids`` stay None for the baseline, which stores
     nothing.
@@ -185,7 +185,7 @@ def _bare_app() -> FastAPI:
 
 
 async def measure_bare(readings: int, clients: int) -> LoadResult:
-    """Post the same load to an app that only parses JSON and answers 201."""
+    """Post the same load to an app that only parses JSON and responds with 201."""
     sock = open_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     started = anyio.Event()
@@ -203,5 +203,3 @@ async def measure_bare(readings: int, clients: int) -> LoadResult:
         group.cancel_scope.cancel()
     sock.close()
     return result
-
-

@@ -1,5 +1,5 @@
 """The FastAPI application of the gateway: routes, middleware and the
-translation of loomlite's errors into HTTP answers."""
+translation of loomlite's errors into HTTP responses."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ async def _pipeline_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class UnexpectedErrorMiddleware:
-    """Answer 500 with the trace id to a request whose handler raised an
+    """Respond with 500 and the trace id to a request whose handler raised an
     exception that nothing else handled, and log it with its traceback.
 
     The exception is not raised further: the server logged it here, and the
@@ -130,8 +130,8 @@ def create_app(state: GatewayState) -> FastAPI:
     app.add_exception_handler(MessageValidationError, _invalid_message)
     app.add_exception_handler(LoomliteError, _pipeline_error)
 
-    # The last middleware added runs first: tracing sees every answer, the
-    # size limit runs before any route reads a body.
+    # The last middleware added runs first, so tracing wraps every response
+    # and the size limit runs before any route reads a body.
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=state.max_body_bytes,

@@ -40,7 +40,7 @@ def key_matches(given: str | None, expected: str) -> bool:
 async def require_api_key(
     request: Request, given: str | None = Security(_scheme)
 ) -> None:
-    """Reject the request with 401 unless ``X-API-Key`` holds the gateway's key."""
+    """Reject the request with 401 unless ``X-API-Key`` contains the gateway's key."""
     expected: str = request.app.state.gateway.api_key
     if given is None or not given:
         request.app.state.gateway.metrics.rejected("missing_api_key")

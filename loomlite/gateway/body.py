@@ -161,7 +161,7 @@ def error_entries(errors: Sequence[FieldError]) -> list[dict[str, Any]]:
     """Render field errors as FastAPI-style entries, plus the dotted ``path``.
 
     The input value is left out, because it may be a large base64 field or
-    arbitrary client text; the message names the field and the rule.
+    arbitrary client text. The message names the field and the rule.
     """
     return [
         {

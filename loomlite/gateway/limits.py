@@ -1,6 +1,6 @@
 """Request size limits: the body-size middleware and the batch limits.
 
-The middleware answers 413 before the application reads a body that is too
+The middleware responds with 413 before the application reads a body that is too
 large. It trusts an honest ``Content-Length`` at once, and counts the bytes
 of a body sent without one (chunked) as they arrive, so a large body is never
 buffered whole. The 413 response closes the connection, because the client
@@ -47,7 +47,7 @@ class BodyTooLargeError(Exception):
 
 
 class BodySizeLimitMiddleware:
-    """Answer 413 to HTTP requests whose body exceeds ``max_body_bytes``."""
+    """Reject HTTP requests whose body exceeds ``max_body_bytes`` with 413."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
         self.app = app

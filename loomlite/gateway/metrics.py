@@ -31,7 +31,7 @@ def _labels(**labels: str) -> str:
 
 
 class Metrics:
-    """Counters of one gateway; ``render`` returns the Prometheus text."""
+    """Counters of one gateway. ``render`` returns the Prometheus text."""
 
     def __init__(self) -> None:
         self.requests: defaultdict[tuple[str, str, str], int] = defaultdict(int)

@@ -91,7 +91,7 @@ class Publisher:
                 topic, stamped, received_at=received_at
             )
         except MessageValidationError as exc:
-            # The intake recorded the payload already; the answer also names
+            # The intake recorded the payload already. The response also names
             # the device id rule when that failed too.
             self.metrics.rejected("invalid_payload")
             if device_error is None:

@@ -2,9 +2,9 @@
 
 uvicorn runs as a task of the ingest component, not as a process of its own.
 It installs no signal handlers, because the process that owns the runtime
-(``loomlite up``, a test) handles signals and stops the runtime, which
-cancels the task; the server then closes its socket and lets the requests in
-progress finish before the broker closes.
+(``loomlite up``, a test) handles signals and stops the runtime. Stopping
+cancels the task, and the server then closes its socket and lets the
+requests in progress finish before the broker closes.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def open_socket(host: str, port: int) -> socket.socket:
     """Bind a listening TCP socket; raise ConfigurationError when it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off
-    # only on sockets that say they are TCP, and with it on, every answer on
-    # a kept-alive connection waits about 40 ms for a delayed ACK.
+    # only on sockets whose protocol is TCP. With it on, every response on a
+    # kept-alive connection waits about 40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -70,7 +70,7 @@ class Gateway:
     """The HTTP gateway of one ingest component.
 
     ``open`` binds the socket, so a busy port fails the start at once;
-    ``serve`` then answers requests until it is cancelled. ``url`` and
+    ``serve`` then handles requests until it is cancelled. ``url`` and
     ``port`` are known from ``open`` on, which matters when port 0 picks a
     free one.
     """
@@ -126,7 +126,7 @@ class Gateway:
             sock.close()
 
     async def serve(self) -> None:
-        """Answer requests until cancelled, then shut down gracefully."""
+        """Handle requests until cancelled, then shut down gracefully."""
         if self.state is None or self._socket is None:
             raise RuntimeError("Gateway.open must run before Gateway.serve")
         url = self.url

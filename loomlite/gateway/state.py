@@ -1,4 +1,4 @@
-"""What every route of one gateway shares, stored on ``app.state.gateway``."""
+"""The state that every route of one gateway shares, on ``app.state.gateway``."""
 
 from __future__ import annotations
 

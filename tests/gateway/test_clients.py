@@ -331,7 +331,7 @@ def _ubuntu(**fields: Any) -> dict[str, Any]:
     return {"device_id": DEVICE, "timestamp": now_iso(), **fields}
 
 
-# (case, path, body, with key, status, field the answer must name)
+# (case, path, body, with key, status, field the response must name)
 UBUNTU_REQUESTS: list[tuple[str, str, Any, bool, int, str | None]] = [
     (
         "no-api-key",

@@ -19,7 +19,7 @@ HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Case:
-    """A request and what the answer and the broker must show."""
+    """A request and what the response and the broker must show."""
 
     path: str
     body: Any

@@ -1,7 +1,7 @@
 """Property-based fuzzing of the gateway against its own OpenAPI schema.
 
 schemathesis generates valid and invalid requests for every operation and
-sends them to a real server on loopback. No answer may be a 5xx, and the
+sends them to a real server on loopback. No response may have a 5xx status, and the
 runtime must end with every component running and none restarted. The run
 is bounded by the number of examples per operation, so it takes seconds to
 a few minutes.
@@ -46,6 +46,7 @@ def _operations(url: str) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+@pytest.mark.timeout(900)
 def test_gateway_never_answers_5xx(served: GatewayRun) -> None:
     # Each operation gets its own bounded Hypothesis run. (schemathesis's
     # pytest plugin does not load under pytest 9, so the strategies are used

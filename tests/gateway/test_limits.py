@@ -87,7 +87,7 @@ async def test_read_routes_need_no_key(gateway: GatewayRun) -> None:
 
 
 def _complete(answer: bytes) -> bool:
-    """Return whether ``answer`` holds a whole response with Content-Length."""
+    """Return whether ``answer`` contains a whole response with Content-Length."""
     head, separator, body = answer.partition(b"\r\n\r\n")
     if not separator:
         return False
@@ -104,11 +104,11 @@ async def _send_large_body(
     chunked: bool,
     on_progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> tuple[bytes, int]:
-    """Offer a 300 MiB body on a raw connection; return the answer and the
-    bytes sent before it came.
+    """Offer a 300 MiB body on a raw connection and return the response and
+    the bytes sent before it arrived.
 
     The body is one 64 KiB block sent again and again, so the test never
-    holds more than that in memory. Reading runs beside writing, because the
+    keeps more than that in memory. Reading runs beside writing, because the
     server answers while the client is still sending.
     """
     block = b" " * (64 * 1024)
@@ -143,7 +143,7 @@ async def _send_large_body(
                 if on_progress is not None:
                     await on_progress(sent)
         except (anyio.BrokenResourceError, OSError):
-            pass  # the server closed the connection after its answer
+            pass  # the server closed the connection after its response
 
     async with stream:
         with anyio.fail_after(60):
@@ -160,8 +160,8 @@ async def test_huge_body_rejected_early(limited: GatewayRun, chunked: bool) -> N
     served: list[int] = []
 
     async def serve_another(sent: int) -> None:
-        # Once the big upload is under way, another request must still be
-        # answered in full.
+        # Once the big upload is under way, another request must still get
+        # its full response.
         if not served and sent >= MEGABYTE:
             response = await limited.client.post(
                 "/sensor/gps", json=envelope(latitude=1.0, longitude=2.0)

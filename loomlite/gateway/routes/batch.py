@@ -1,7 +1,7 @@
 """Batch endpoints: a JSON array of messages in one request.
 
 Every item is validated first. The valid items are then published, and the
-answer lists the message ids, the topics really written with their counts,
+response lists the message ids, the topics really written with their counts,
 and the errors of the invalid items by index. When no item is valid the
 request fails with 422 and nothing is published. An empty batch gets 400 and
 a batch over its limit 422, before any item is looked at.

@@ -1,7 +1,7 @@
-"""Endpoints that answer 200 in production: images, video, notes and
+"""Endpoints that respond with 200 in production: images, video, notes and
 documents, single and batch.
 
-A single upload answers ``{"status", "message_id", "topic", "timestamp",
+A single upload responds with ``{"status", "message_id", "topic", "timestamp",
 "trace_id", "services_encountered"}``. Production sent a naive receive time
 and a null trace id here; loomlite sends the receive time in UTC with ``Z``
 and the request's trace.
@@ -79,14 +79,14 @@ def _upload_handler(upload: Upload) -> Handler:
         accepted = await state.publisher.submit(
             upload.topic, payload, trace, received_at=received_at
         )
-        answer = {
+        content = {
             "status": "success",
             "message_id": accepted.message_id,
             "topic": accepted.topic,
             "timestamp": iso(received_at),
             **trace_fields(trace),
         }
-        return JSONResponse(answer, status_code=200)
+        return JSONResponse(content, status_code=200)
 
     post.__name__ = "post_" + upload.path.strip("/").replace("/", "_")
     return post
@@ -134,7 +134,7 @@ def _batch_handler(batch: Batch) -> Handler:
         trace = request_trace(request)
         received_at = state.clock.now()
         outcome = await run_batch(request, batch, state, trace, received_at)
-        answer = {
+        content = {
             "status": outcome.status,
             "message_id": None,
             "message_ids": outcome.message_ids,
@@ -147,7 +147,7 @@ def _batch_handler(batch: Batch) -> Handler:
             "timestamp": iso(received_at),
             **trace_fields(trace),
         }
-        return JSONResponse(answer, status_code=200)
+        return JSONResponse(content, status_code=200)
 
     post.__name__ = "post_" + batch.path.strip("/").replace("/", "_")
     return post

@@ -1,7 +1,7 @@
-"""Endpoints that take one message and answer 201: sensors, health, audio
+"""Endpoints that take one message and respond with 201: sensors, health, audio
 upload, digital activity, OS events, app monitoring and device metadata.
 
-Each answers ``{"status", "message_id", "topic", "trace_id",
+Each responds with ``{"status", "message_id", "topic", "trace_id",
 "services_encountered"}`` plus the fields production added per endpoint.
 ``topic`` is the canonical topic really written: production's
 ``/sensor/heartrate`` and ``/sensor/power`` wrote other topics than they
@@ -35,7 +35,7 @@ def _none(message: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One endpoint: its path, the topic it writes and its extra answer fields."""
+    """One endpoint: its path, the topic it writes and its extra response fields."""
 
     path: str
     topic: str
@@ -167,14 +167,14 @@ def _handler(reading: Reading) -> Handler:
         trace = request_trace(request)
         payload = await read_json_object(request)
         accepted = await state.publisher.submit(reading.topic, payload, trace)
-        answer = {
+        content = {
             "status": "success",
             "message_id": accepted.message_id,
             "topic": accepted.topic,
             **trace_fields(trace),
             **reading.extras(accepted.message),
         }
-        return JSONResponse(answer, status_code=201)
+        return JSONResponse(content, status_code=201)
 
     post.__name__ = "post_" + reading.path.strip("/").replace("/", "_").replace(
         "-", "_"

@@ -86,7 +86,7 @@ async def post_sensor_batch(request: Request) -> JSONResponse:
     state = gateway_state(request)
     trace = request_trace(request)
     outcome = await run_batch(request, SENSOR_BATCH, state, trace, state.clock.now())
-    answer = {
+    content = {
         "status": outcome.status,
         "total": outcome.total,
         "processed": outcome.processed,
@@ -96,7 +96,7 @@ async def post_sensor_batch(request: Request) -> JSONResponse:
         "errors": outcome.errors,
         **trace_fields(trace),
     }
-    return JSONResponse(answer, status_code=201)
+    return JSONResponse(content, status_code=201)
 
 
 def add_sensor_batch_route(

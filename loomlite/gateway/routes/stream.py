@@ -3,7 +3,7 @@
 A client sends JSON text frames ``{"message_type": ..., "data": {...}}``.
 ``audio_chunk`` frames carry the audio upload's fields (``data`` or
 ``chunk_data`` as base64, ``sample_rate``, ``duration_ms``, ``recorded_at``
-...) without ``device_id``, which the path gives; each one is published to
+...) without ``device_id``, which the path gives. Each chunk is published to
 ``device.audio.raw`` and acknowledged with ``{"type": "ack", ...}`` after the
 broker stored it. ``ping`` gets ``{"type": "pong"}``; anything else gets
 ``{"type": "error", "message": ...}`` and the connection stays open.
@@ -47,7 +47,7 @@ def _error(message: str, **extra: Any) -> dict[str, Any]:
 async def _handle_frame(
     state: GatewayState, device_id: str, text: str
 ) -> dict[str, Any]:
-    """Return the answer to one text frame."""
+    """Return the reply to one text frame."""
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):
@@ -106,10 +106,10 @@ async def audio_stream(websocket: WebSocket, device_id: str) -> None:
                 break
             text = message.get("text")
             if text is None:
-                answer = _error("expected text frames holding JSON, got binary")
+                reply = _error("expected text frames holding JSON, got binary")
             else:
-                answer = await _handle_frame(state, device_id, text)
-            await websocket.send_json(answer)
+                reply = await _handle_frame(state, device_id, text)
+            await websocket.send_json(reply)
     except WebSocketDisconnect:
         pass
     finally:

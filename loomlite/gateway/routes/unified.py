@@ -5,7 +5,7 @@ A unified message is ``{"message_type_id", "device_id", "data": {...},
 topic's fields. Production wrote these messages without an event time and
 keyed them all by the literal "unknown". Here the message keeps the device
 id it was sent with, takes its event time from ``data.recorded_at`` or
-``data.timestamp`` or else the receive time, and the answer's ``timestamp``
+``data.timestamp`` or else the receive time, and the content's ``timestamp``
 is that receive time instead of production's constant null. Device ids are
 not held to the UUID rule here, as in production, because fetchers send
 slugs such as ``email-fetcher-account-1``.
@@ -101,6 +101,7 @@ async def post_message(request: Request) -> JSONResponse:
     if not isinstance(type_id, str) or type_id not in MESSAGE_TYPES:
         raise _unknown_type(type_id)
     _check_envelope(body)
+
     topic, _ = MESSAGE_TYPES[type_id]
     data: dict[str, Any] = body["data"]
     payload: dict[str, Any] = {
@@ -115,7 +116,8 @@ async def post_message(request: Request) -> JSONResponse:
     accepted = await state.publisher.submit(
         topic, payload, trace, received_at=received_at, check_device=False
     )
-    answer = {
+
+    content = {
         "status": "success",
         "message_type": type_id,
         "message_id": accepted.message_id,
@@ -123,7 +125,7 @@ async def post_message(request: Request) -> JSONResponse:
         "timestamp": iso(received_at),
         **trace_fields(trace),
     }
-    return JSONResponse(answer, status_code=200)
+    return JSONResponse(content, status_code=200)
 
 
 async def list_message_types() -> dict[str, Any]:
