@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from loomlite.broker.base import Broker
 from loomlite.components.ingest import IngestComponent
 from loomlite.components.persist import persist_component
 from loomlite.contract import CATALOG, decode
@@ -78,9 +79,17 @@ class GatewayRun:
 
 @asynccontextmanager
 async def run_gateway(
-    tmp_path: Path | None = None, *, persist: bool = False, **http: Any
+    tmp_path: Path | None = None,
+    *,
+    persist: bool = False,
+    broker: Broker | None = None,
+    **http: Any,
 ) -> AsyncIterator[GatewayRun]:
-    """Run ingest (and persist into SQLite under ``tmp_path``) with the gateway."""
+    """Run ingest (and persist into SQLite under ``tmp_path``) with the gateway.
+
+    ``broker`` replaces the runtime's memory broker, for tests that control
+    when a publish completes.
+    """
     options = {"enabled": True, "host": "127.0.0.1", "port": 0, **http}
     overrides: dict[str, Any] = {"http": options, "api_key": API_KEY}
     components: list[Any] = [IngestComponent()]
@@ -97,7 +106,7 @@ async def run_gateway(
         )
     settings = load_settings(None, state_dir=tmp_path or Path("state"), **overrides)
     ingest = components[0]
-    async with Runtime(settings, components=components) as runtime:
+    async with Runtime(settings, components=components, broker=broker) as runtime:
         gateway = ingest.gateway
         assert gateway is not None, "the gateway did not open"
         await gateway.started.wait()
