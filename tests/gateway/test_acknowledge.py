@@ -25,7 +25,7 @@ GPS = "device.sensor.gps.raw"
 
 
 class GatedBroker(MemoryBroker):
-    """A MemoryBroker that holds publishes to GPS until ``gate`` is set, or
+    """A MemoryBroker that delays publishes to GPS until ``gate`` is set, or
     fails them when ``fail`` is set."""
 
     def __init__(self) -> None:

@@ -8,8 +8,8 @@ A client sends JSON text frames ``{"message_type": ..., "data": {...}}``.
 broker stored it. ``ping`` gets ``{"type": "pong"}``; anything else gets
 ``{"type": "error", "message": ...}`` and the connection stays open.
 
-Production left this socket without authentication; here the handshake
-needs ``X-API-Key`` like every write endpoint, and a handshake without it, or
+Production left this socket without authentication. Here the handshake
+needs ``X-API-Key`` like every write endpoint. A handshake without it, or
 with a device id that is not a UUID, is closed with code 1008 before it is
 accepted.
 """
