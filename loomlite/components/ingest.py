@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from loomlite.broker.base import BrokerState
 from loomlite.components.intake import (
     INGEST_STAGE,
     Intake,
@@ -115,7 +116,7 @@ class IngestComponent(Component):
             intake,
             self.context.clock,
             self.context.catalog,
-            ready=lambda: broker.state.value == "running",
+            ready=lambda: broker.state is BrokerState.RUNNING,
         )
 
     async def teardown(self) -> None:
