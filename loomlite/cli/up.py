@@ -199,11 +199,16 @@ def _prepare_gateway(settings: Any, console: Console) -> Any:
         raise click.ClickException(str(exc)) from None
     key, generated = resolve_api_key(settings)
     host = f"[{http.host}]" if ":" in http.host else http.host
-    console.print(f"HTTP gateway: http://{host}:{http.port} (OpenAPI at /docs)")
+    # soft_wrap keeps each line whole, so that the key can be copied from it.
+    url = f"http://{host}:{http.port}"
+    console.print(f"HTTP gateway: {url} (OpenAPI at /docs)", soft_wrap=True)
     if generated:
-        console.print(f"API key (generated; set LOOMLITE_API_KEY to choose one): {key}")
+        note = "generated; set LOOMLITE_API_KEY to choose one"
+        console.print(f"API key ({note}): {key}", soft_wrap=True)
         return settings.model_copy(update={"api_key": SecretStr(key)})
-    console.print("API key: the value of the api_key setting (LOOMLITE_API_KEY)")
+    console.print(
+        "API key: the value of the api_key setting (LOOMLITE_API_KEY)", soft_wrap=True
+    )
     return settings
 
 

@@ -7,8 +7,10 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loomlite.errors import LoomliteError, MessageValidationError
@@ -39,6 +41,22 @@ async def _invalid_message(request: Request, exc: Exception) -> JSONResponse:
     if exc.topic in state.catalog:
         body["topic"] = exc.topic
     return JSONResponse(body, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Name the method and path in a 404; other HTTP errors get FastAPI's
+    usual response."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 404 or exc.detail != "Not Found":
+        return await http_exception_handler(request, exc)
+    path = request.url.path[:200]
+    return JSONResponse(
+        {
+            "detail": f"no endpoint {request.method} {path}; GET / lists the "
+            "endpoints this gateway serves"
+        },
+        status_code=404,
+    )
 
 
 async def _pipeline_error(request: Request, exc: Exception) -> JSONResponse:
@@ -127,6 +145,7 @@ def create_app(state: GatewayState) -> FastAPI:
     add_unified_routes(app, schemas, state.catalog)
     add_stream_routes(app)
 
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(MessageValidationError, _invalid_message)
     app.add_exception_handler(LoomliteError, _pipeline_error)
 

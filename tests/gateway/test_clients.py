@@ -404,6 +404,8 @@ async def test_ubuntu_request_rejected(
 
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
+    if status == 404:
+        assert f"no endpoint POST {path}" in detail
     if field is not None:
         paths = [entry["path"] for entry in detail]
         assert field in paths, detail
