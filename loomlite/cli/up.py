@@ -200,8 +200,11 @@ def _prepare_gateway(settings: Any, console: Console) -> Any:
     key, generated = resolve_api_key(settings)
     host = f"[{http.host}]" if ":" in http.host else http.host
     # soft_wrap keeps each line whole, so that the key can be copied from it.
-    url = f"http://{host}:{http.port}"
-    console.print(f"HTTP gateway: {url} (OpenAPI at /docs)", soft_wrap=True)
+    if http.port:
+        where = f"http://{host}:{http.port}"
+    else:
+        where = f"{host}, on a free port that the log names"
+    console.print(f"HTTP gateway: {where} (OpenAPI at /docs)", soft_wrap=True)
     if generated:
         note = "generated; set LOOMLITE_API_KEY to choose one"
         console.print(f"API key ({note}): {key}", soft_wrap=True)
