@@ -269,7 +269,7 @@ async def run_session(
     await migrate.upgrade(settings.db_url)
 
     _, devices = build_devices(settings, start)
-    ingest = IngestComponent(devices, until=until)
+    ingest = IngestComponent(devices, until=until, http=settings.http.enabled)
     producers = [ingest, AiComponent(), EnrichComponent(), ExternalComponent()]
     # Only enabled components run, so persist subscribes only to their topics.
     enabled = [

@@ -62,21 +62,30 @@ class IngestComponent(Component):
 
     ``simulators`` run from the clock's time at start until ``until`` (or
     forever when None); ``finished`` is set once every simulator returned.
-    ``gateway`` is the HTTP gateway once ``setup`` ran with ``http.enabled``
-    set, and None otherwise.
+    ``http`` declares the topics that only the gateway writes; the gateway
+    itself runs when the settings' ``http.enabled`` is set too. ``gateway``
+    is the HTTP gateway once ``setup`` started it, and None otherwise.
     """
 
     name = "ingest"
-    publishes = (*DEVICE_TOPICS, *GATEWAY_TOPICS, error_topic(INGEST_STAGE))
+    publishes = (*DEVICE_TOPICS, error_topic(INGEST_STAGE))
 
     def __init__(
         self,
         simulators: Sequence[Simulator] = (),
         *,
         until: datetime | None = None,
+        http: bool = False,
     ) -> None:
         self.simulators = tuple(simulators)
         self.until = until
+        self.http = http
+        if http:
+            self.publishes = (
+                *DEVICE_TOPICS,
+                *GATEWAY_TOPICS,
+                error_topic(INGEST_STAGE),
+            )
         self.finished = anyio.Event()
         self.gateway: Gateway | None = None
         self._intake: Intake | None = None
@@ -93,8 +102,17 @@ class IngestComponent(Component):
 
     async def setup(self) -> None:
         self._intake = Intake(self.context)
-        if self.context.settings.http.enabled:
-            self._open_gateway(self._intake)
+        if not self.context.settings.http.enabled:
+            return
+        if not self.http:
+            # The topology was built without the gateway's topics, so the
+            # gateway cannot run. The settings and the caller disagree.
+            logger.error(
+                "http.enabled is set but the ingest component was built "
+                "without http=True, so the HTTP gateway does not start"
+            )
+            return
+        self._open_gateway(self._intake)
 
     def _open_gateway(self, intake: Intake) -> None:
         # Imported here so that a run without the gateway does not pay for

@@ -158,8 +158,8 @@ async def measure_gateway(readings: int, clients: int, workdir: Path) -> LoadRes
         log_level="WARNING",
         http={"enabled": True, "host": "127.0.0.1", "port": 0},
     )
-    ingest = IngestComponent()
-    persist = persist_component(url, CATALOG, topics=IngestComponent.publishes)
+    ingest = IngestComponent(http=True)
+    persist = persist_component(url, CATALOG, topics=ingest.publishes)
     bodies = gps_bodies(readings)
     async with Runtime(settings, components=[ingest, persist]) as runtime:
         gateway = ingest.gateway

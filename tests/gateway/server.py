@@ -92,7 +92,8 @@ async def run_gateway(
     """
     options = {"enabled": True, "host": "127.0.0.1", "port": 0, **http}
     overrides: dict[str, Any] = {"http": options, "api_key": API_KEY}
-    components: list[Any] = [IngestComponent()]
+    ingest = IngestComponent(http=True)
+    components: list[Any] = [ingest]
     database = None
     if persist:
         assert tmp_path is not None, "persist needs a tmp_path for the database"
@@ -100,12 +101,9 @@ async def run_gateway(
         overrides["db_url"] = database
         await migrate.upgrade(database)
         components.append(
-            persist_component(
-                database, CATALOG, topics=IngestComponent.publishes, max_delay=0.0
-            )
+            persist_component(database, CATALOG, topics=ingest.publishes, max_delay=0.0)
         )
     settings = load_settings(None, state_dir=tmp_path or Path("state"), **overrides)
-    ingest = components[0]
     async with Runtime(settings, components=components, broker=broker) as runtime:
         gateway = ingest.gateway
         assert gateway is not None, "the gateway did not open"
