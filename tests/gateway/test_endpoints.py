@@ -884,3 +884,17 @@ async def test_service_routes(gateway: GatewayRun) -> None:
         in metrics.text
     )
     assert docs.status_code == 200
+
+
+async def test_metrics_count_rejections(gateway: GatewayRun) -> None:
+    client = gateway.client
+    await client.post("/sensor/gps", json=envelope(latitude=1.0))
+    await client.post("/sensor/gps", json=envelope(), headers={"X-API-Key": "bad"})
+    metrics = (await client.get("/metrics")).text
+
+    assert 'loomlite_gateway_rejections_total{reason="invalid_payload"} 1' in metrics
+    assert 'loomlite_gateway_rejections_total{reason="invalid_api_key"} 1' in metrics
+    assert (
+        'loomlite_gateway_http_requests_total{method="POST",route="/sensor/gps",'
+        'status_code="401"} 1'
+    ) in metrics
