@@ -119,7 +119,7 @@ async def _send_large_body(
 
     The body is one 64 KiB block sent again and again, so the test never
     keeps more than that in memory. Reading runs beside writing, because the
-    server answers while the client is still sending.
+    server responds while the client is still sending.
     """
     block = b" " * (64 * 1024)
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {HUGE}"
