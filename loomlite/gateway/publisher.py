@@ -81,6 +81,13 @@ class Publisher:
         then recorded the payload on the ingest error topic.
         """
         stamped = {**payload, "trace_id": trace.trace_id}
+        nested = stamped.get("data")
+        if isinstance(nested, Mapping) and "trace_id" in nested:
+            # The request's trace replaces a nested one too, which would
+            # otherwise conflict with it.
+            stamped["data"] = {
+                key: value for key, value in nested.items() if key != "trace_id"
+            }
         device_error = (
             check_device_id(stamped["device_id"])
             if (check_device and "device_id" in stamped)

@@ -107,6 +107,18 @@ VARIANTS: list[tuple[str, str, dict[str, Any], str, str, Any]] = [
         81,
     ),
     (
+        "nested-trace-replaced",
+        "/sensor/light",
+        {
+            "device_id": DEVICE,
+            "recorded_at": envelope()["recorded_at"],
+            "data": {"lux": 5.0, "trace_id": "client-trace"},
+        },
+        "device.sensor.light.raw",
+        "lux",
+        5.0,
+    ),
+    (
         "gps-bearing",
         "/sensor/gps",
         envelope(latitude=1.0, longitude=2.0, bearing=45.0),
