@@ -33,6 +33,7 @@ from loomlite._up_bench import (
     measure_run_seconds,
     up_command,
 )
+from loomlite.errors import BenchmarkError
 
 __all__ = [
     "BENCHMARKS",
@@ -275,6 +276,47 @@ async def _phone_day(repeats: int, workdir: Path) -> BenchmarkResult:
     )
 
 
+async def _http(repeats: int, workdir: Path) -> BenchmarkResult:
+    from loomlite.gateway._bench import LoadResult, measure_bare, measure_gateway
+
+    readings, clients = 10_000, 16
+    subject: list[LoadResult] = []
+    baseline: list[LoadResult] = []
+    for run in range(repeats):
+        baseline.append(await measure_bare(readings, clients))
+        subject.append(
+            await measure_gateway(readings, clients, workdir / f"http-{run}")
+        )
+    for result in subject:
+        if result.rows != readings or len(result.distinct_ids or ()) != readings:
+            raise BenchmarkError(
+                f"the gateway stored {result.rows} rows with "
+                f"{len(result.distinct_ids or ())} distinct ids for {readings} readings"
+            )
+    p50 = statistics.median(run.percentile_ms(0.5) for run in subject)
+    p99 = statistics.median(run.percentile_ms(0.99) for run in subject)
+    return BenchmarkResult(
+        name="http",
+        description=(
+            f"{readings:,} GPS readings posted by {clients} concurrent httpx "
+            "clients on loopback to the gateway (ingest and persist into a new "
+            f"SQLite file, every row checked), p50 {p50:.1f} ms, p99 {p99:.1f} "
+            "ms; baseline: the same load to a FastAPI route that only parses "
+            "the JSON; client and server share one process"
+        ),
+        unit="requests/s",
+        subject=statistics.median(run.rate for run in subject),
+        baseline=statistics.median(run.rate for run in baseline),
+        target=0.5,
+        samples={
+            "subject": [run.rate for run in subject],
+            "baseline": [run.rate for run in baseline],
+            "p50_ms": [run.percentile_ms(0.5) for run in subject],
+            "p99_ms": [run.percentile_ms(0.99) for run in subject],
+        },
+    )
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "broker": Benchmark(
         "broker", "broker publish→consume vs asyncio.Queue", _broker_rate
@@ -290,6 +332,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "phone_day": Benchmark(
         "phone_day", "one simulated phone-day at --speed max", _phone_day
+    ),
+    "http": Benchmark(
+        "http", "10,000 GPS posts to the HTTP gateway vs a bare route", _http
     ),
 }
 

@@ -269,12 +269,18 @@ async def run_session(
     await migrate.upgrade(settings.db_url)
 
     _, devices = build_devices(settings, start)
-    ingest = IngestComponent(devices, until=until)
+    ingest = IngestComponent(devices, until=until, http=settings.http.enabled)
     producers = [ingest, AiComponent(), EnrichComponent(), ExternalComponent()]
+    # Only enabled components run, so persist subscribes only to their topics.
+    enabled = [
+        producer
+        for producer in producers
+        if settings.components.for_component(producer.name).enabled
+    ]
     persist = persist_component(
         settings.db_url,
         CATALOG,
-        topics=produced_topics(producers, CATALOG),
+        topics=produced_topics(enabled, CATALOG),
         batch_size=settings.components.persist.batch_size,
         # In virtual time a batching delay would only stall each step: the
         # writer batches whatever accumulates while it commits anyway.

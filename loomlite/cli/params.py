@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-__all__ = ["DURATION", "SPEED", "DurationType", "SpeedType", "parse_duration"]
+__all__ = [
+    "ADDRESS",
+    "DURATION",
+    "SPEED",
+    "AddressType",
+    "DurationType",
+    "SpeedType",
+    "parse_address",
+    "parse_duration",
+]
 
 _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([dhms]))+$")
@@ -85,3 +94,36 @@ class SpeedType(click.ParamType):
 
 DURATION = DurationType()
 SPEED = SpeedType()
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Parse 'HOST:PORT', '[IPv6]:PORT' or ':PORT' (loopback) into host and port.
+
+    Raises ValueError naming the text when it has another form.
+    """
+    host, separator, port = text.strip().rpartition(":")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise ValueError(
+            f"invalid address {text!r}: expected HOST:PORT such as 127.0.0.1:8000"
+        )
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    return host, int(port)
+
+
+class AddressType(click.ParamType):
+    """A listening address, HOST:PORT."""
+
+    name = "host:port"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_address(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ADDRESS = AddressType()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.logging import RichHandler
 
-from loomlite.cli.params import DURATION, SPEED
+from loomlite.cli.params import ADDRESS, DURATION, SPEED
 from loomlite.errors import ConfigurationError, LoomliteError
 
 __all__ = ["up"]
@@ -39,8 +39,11 @@ def _overrides(
     seed: int | None,
     state_dir: Path | None,
     log_level: str | None,
+    http: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
+    if http is not None:
+        overrides["http"] = {"enabled": True, "host": http[0], "port": http[1]}
     if state_dir is not None:
         overrides["state_dir"] = state_dir
     if db_url is not None:
@@ -95,6 +98,13 @@ def _overrides(
     help="Show the live panel; default: only when the output is a terminal.",
 )
 @click.option(
+    "--http",
+    type=ADDRESS,
+    metavar="HOST:PORT",
+    help="Serve the production ingestion API on this address, e.g. "
+    "127.0.0.1:8000; default: the profile's [http] table (off unless set).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Log level; default: the profile's.",
@@ -108,6 +118,7 @@ def up(
     state_dir: Path | None,
     panel: bool | None,
     log_level: str | None,
+    http: tuple[str, int] | None,
 ) -> None:
     """Run every loomlite component with simulated devices.
 
@@ -132,6 +143,7 @@ def up(
         seed=seed,
         state_dir=state_dir,
         log_level=log_level,
+        http=http,
     )
     if show_panel:
         overrides.setdefault("components", {})["monitor"] = {"status_log": False}
@@ -144,6 +156,9 @@ def up(
         virtual = True
     if virtual and settings.duration is None:
         raise click.UsageError("--speed max needs --duration (or a profile duration)")
+
+    if settings.http.enabled and settings.components.ingest.enabled:
+        settings = _prepare_gateway(settings, stdout_console)
 
     console = Console(stderr=True)
     _configure_logging(settings.log_level, console)
@@ -164,6 +179,40 @@ def up(
     summary_path = settings.state_dir / "summary.json"
     summary_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     stdout_console.print(f"[dim]summary written to {summary_path}[/]")
+
+
+def _prepare_gateway(settings: Any, console: Console) -> Any:
+    """Check that the gateway's address is free and print where it listens.
+
+    A generated API key is printed here, on the command's output, and never
+    logged.
+    """
+    from pydantic import SecretStr
+
+    from loomlite.gateway.auth import resolve_api_key
+    from loomlite.gateway.server import open_socket
+
+    http = settings.http
+    try:
+        open_socket(http.host, http.port).close()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    key, generated = resolve_api_key(settings)
+    host = f"[{http.host}]" if ":" in http.host else http.host
+    # soft_wrap keeps each line whole, so that the key can be copied from it.
+    if http.port:
+        where = f"http://{host}:{http.port}"
+    else:
+        where = f"{host}, on a free port that the log names"
+    console.print(f"HTTP gateway: {where} (OpenAPI at /docs)", soft_wrap=True)
+    if generated:
+        note = "generated; set LOOMLITE_API_KEY to choose one"
+        console.print(f"API key ({note}): {key}", soft_wrap=True)
+        return settings.model_copy(update={"api_key": SecretStr(key)})
+    console.print(
+        "API key: the value of the api_key setting (LOOMLITE_API_KEY)", soft_wrap=True
+    )
+    return settings
 
 
 def _loomlite_error(error: BaseException) -> LoomliteError | None:

@@ -2,7 +2,8 @@
 
 It runs the simulated devices of the profile (phones, desktops) and passes
 every payload they emit through the intake, which normalises, validates and
-publishes it. The HTTP gateway, when enabled, calls the same intake.
+publishes it. The HTTP gateway, when ``http.enabled`` is set, runs in the
+same component and calls the same intake.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from loomlite.broker.base import BrokerState
 from loomlite.components.intake import (
     INGEST_STAGE,
     Intake,
@@ -26,7 +28,10 @@ from loomlite.errors import MessageValidationError
 from loomlite.runtime.component import Component
 from simulators.base import Simulator
 
-__all__ = ["DEVICE_TOPICS", "IngestComponent"]
+if TYPE_CHECKING:
+    from loomlite.gateway.server import Gateway
+
+__all__ = ["DEVICE_TOPICS", "GATEWAY_TOPICS", "IngestComponent"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +46,25 @@ DEVICE_TOPICS: tuple[str, ...] = (
     "external.twitter.images.raw",
 )
 
+# Topics that only the gateway writes: documents, and the fetcher topics that
+# production's unified endpoint accepted from clients.
+GATEWAY_TOPICS: tuple[str, ...] = (
+    "task.document.ingest",
+    "task.url.ingest",
+    "external.email.events.raw",
+    "external.calendar.events.raw",
+    "external.twitter.liked.raw",
+)
+
 
 class IngestComponent(Component):
     """Takes device payloads in through the intake.
 
     ``simulators`` run from the clock's time at start until ``until`` (or
     forever when None); ``finished`` is set once every simulator returned.
+    ``http`` declares the topics that only the gateway writes; the gateway
+    itself runs when the settings' ``http.enabled`` is set too. ``gateway``
+    is the HTTP gateway once ``setup`` started it, and None otherwise.
     """
 
     name = "ingest"
@@ -57,10 +75,19 @@ class IngestComponent(Component):
         simulators: Sequence[Simulator] = (),
         *,
         until: datetime | None = None,
+        http: bool = False,
     ) -> None:
         self.simulators = tuple(simulators)
         self.until = until
+        self.http = http
+        if http:
+            self.publishes = (
+                *DEVICE_TOPICS,
+                *GATEWAY_TOPICS,
+                error_topic(INGEST_STAGE),
+            )
         self.finished = anyio.Event()
+        self.gateway: Gateway | None = None
         self._intake: Intake | None = None
 
     @property
@@ -75,6 +102,44 @@ class IngestComponent(Component):
 
     async def setup(self) -> None:
         self._intake = Intake(self.context)
+        if not self.context.settings.http.enabled:
+            return
+        if not self.http:
+            # The topology was built without the gateway's topics, so the
+            # gateway cannot run. The settings and the caller disagree.
+            logger.error(
+                "http.enabled is set but the ingest component was built "
+                "without http=True, so the HTTP gateway does not start"
+            )
+            return
+        self._open_gateway(self._intake)
+
+    def _open_gateway(self, intake: Intake) -> None:
+        # Imported here so that a run without the gateway does not pay for
+        # importing FastAPI and uvicorn at start.
+        from loomlite.gateway.auth import resolve_api_key
+        from loomlite.gateway.server import Gateway
+
+        settings = self.context.settings
+        if self.gateway is None:
+            api_key, generated = resolve_api_key(settings)
+            if generated:
+                logger.warning(
+                    "api_key is not set, so the HTTP gateway generated a key; "
+                    "set LOOMLITE_API_KEY to choose one"
+                )
+            self.gateway = Gateway(settings.http, api_key=api_key)
+        broker = self.context.broker
+        self.gateway.open(
+            intake,
+            self.context.clock,
+            self.context.catalog,
+            ready=lambda: broker.state is BrokerState.RUNNING,
+        )
+
+    async def teardown(self) -> None:
+        if self.gateway is not None:
+            self.gateway.close()
 
     async def run(self) -> None:
         # A restart after a crash cannot rerun a finished simulator, and
@@ -83,6 +148,16 @@ class IngestComponent(Component):
         pending = [s for s in self.simulators if s.state.value == "created"]
         clock = self.context.clock
         until = self.until or clock.now() + _FOREVER
+        if self.gateway is None:
+            await self._run_simulators(pending, until)
+            return
+        async with anyio.create_task_group() as group:
+            group.start_soon(self.gateway.serve)
+            # The gateway goes on serving after the simulators finished,
+            # until the runtime stops and cancels this loop.
+            await self._run_simulators(pending, until)
+
+    async def _run_simulators(self, pending: list[Simulator], until: datetime) -> None:
         async with anyio.create_task_group() as group:
             for simulator in pending:
                 group.start_soon(self._run_simulator, simulator, until)

@@ -95,6 +95,21 @@ class Intake:
         Raises MessageValidationError (after recording the payload on the
         ingest error topic) when the payload does not match the topic.
         """
+        message = await self.validate(topic, payload, received_at=received_at)
+        return await self.publish(topic, message)
+
+    async def validate(
+        self,
+        topic: str,
+        payload: Mapping[str, Any],
+        *,
+        received_at: datetime | None = None,
+    ) -> Envelope:
+        """Normalise ``payload`` for ``topic`` without publishing it.
+
+        Raises MessageValidationError, after recording the payload on the
+        ingest error topic, when the payload does not match the topic.
+        """
         context = self._context
         moment = received_at if received_at is not None else context.clock.now()
         payload = _with_content_id(topic, payload)
@@ -103,16 +118,30 @@ class Intake:
                 topic, payload, received_at=moment, catalog=context.catalog
             )
         except MessageValidationError as exc:
-            self.statistics.rejected += 1
-            await self._record_rejection(topic, payload, exc, moment)
+            await self.reject(topic, payload, exc, received_at=moment)
             raise
         if not payload.get("trace_id"):
             # A payload without a trace starts one; naming it after the
             # message keeps replays and seeded runs identical.
             message = message.model_copy(update={"trace_id": message.message_id})
-        metadata = await context.publish(topic, message)
-        self.statistics.accepted += 1
-        return metadata
+        return message
+
+    async def reject(
+        self,
+        topic: str,
+        payload: Mapping[str, Any],
+        error: MessageValidationError,
+        *,
+        received_at: datetime | None = None,
+    ) -> None:
+        """Count an invalid payload and record it on the ingest error topic.
+
+        Callers that check a payload themselves before ``submit`` (the
+        gateway's device id rule) use it so that every rejection is recorded.
+        """
+        moment = received_at if received_at is not None else self._context.clock.now()
+        self.statistics.rejected += 1
+        await self._record_rejection(topic, payload, error, moment)
 
     async def publish(self, topic: str, message: Envelope) -> RecordMetadata:
         """Publish a message that is already canonical."""

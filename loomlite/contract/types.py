@@ -95,6 +95,16 @@ def _is_encoded_utc(text: str) -> bool:
     )
 
 
+def _to_utc(value: datetime) -> datetime:
+    """Convert like ``as_utc``; a result beyond year 1 to 9999 is a ValueError."""
+    try:
+        return as_utc(value)
+    except OverflowError:
+        raise ValueError(
+            f"datetime {value.isoformat()} is out of range once converted to UTC"
+        ) from None
+
+
 def _validate_utc_datetime(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """Validate a UtcDatetime: epoch numbers by the contract's rule, other
     input by pydantic's datetime parser, and every result converted to UTC.
@@ -116,10 +126,10 @@ def _validate_utc_datetime(value: Any, handler: ValidatorFunctionWrapHandler) ->
         elif _NUMBER.fullmatch(value):
             return from_epoch(value)
     elif kind is datetime:
-        return as_utc(value)
+        return _to_utc(value)
     elif kind is int or kind is float:
         return from_epoch(value)
-    return as_utc(handler(from_epoch(value)))
+    return _to_utc(handler(from_epoch(value)))
 
 
 UtcDatetime = Annotated[datetime, WrapValidator(_validate_utc_datetime)]

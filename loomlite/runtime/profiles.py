@@ -37,7 +37,18 @@ _ENV_DELIMITER = "__"
 # Top-level settings that a running process cannot apply: changing them in a
 # watched profile is reported, and takes effect at the next start.
 RESTART_KEYS = frozenset(
-    {"broker", "state_dir", "db_url", "clock", "speed", "start", "seed", "profile"}
+    {
+        "broker",
+        "state_dir",
+        "db_url",
+        "clock",
+        "speed",
+        "start",
+        "seed",
+        "profile",
+        "http",
+        "api_key",
+    }
 )
 
 

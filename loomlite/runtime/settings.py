@@ -40,6 +40,7 @@ __all__ = [
     "ExternalSettings",
     "FetcherSettings",
     "GeofenceRegionSettings",
+    "HttpSettings",
     "IngestSettings",
     "LoomliteSettings",
     "MonitorSettings",
@@ -63,10 +64,26 @@ class ComponentSettings(_Section):
 
 
 class IngestSettings(ComponentSettings):
-    """The ingestion gateway that speaks the production REST API."""
+    """Simulated devices and, when ``http.enabled``, the HTTP gateway."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535, description="TCP port.")
+
+class HttpSettings(_Section):
+    """The HTTP gateway that speaks the production ingestion API.
+
+    It runs inside the ingest component, so disabling ingest disables it too.
+    """
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(
+        default=8000, ge=0, le=65535, description="TCP port; 0 picks one."
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body or WebSocket frame, in bytes; larger "
+        "requests get 413.",
+    )
 
 
 # Stage names of the backend registry whose options AiSettings.backend_options sets.
@@ -374,8 +391,11 @@ class LoomliteSettings(BaseSettings):
     )
     log_level: LogLevel = "INFO"
     api_key: SecretStr | None = Field(
-        default=None, description="Key the ingestion gateway requires, if set."
+        default=None,
+        description="Key the HTTP gateway requires in X-API-Key; when unset, "
+        "the gateway generates one at start.",
     )
+    http: HttpSettings = HttpSettings()
     components: ComponentsSettings = ComponentsSettings()
     simulators: SimulatorSettings = SimulatorSettings()
     supervisor: SupervisorSettings = SupervisorSettings()

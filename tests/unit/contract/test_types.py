@@ -111,6 +111,16 @@ def test_naive_and_aware_forms_equal() -> None:
     assert aware.at.tzinfo is UTC
 
 
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"]
+)
+def test_timestamp_beyond_utc_range_rejected(text: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Stamp(at=text)  # type: ignore[arg-type]
+
+    assert "out of range once converted to UTC" in str(raised.value)
+
+
 def test_aware_timestamp_converted_to_utc() -> None:
     zone = timezone(timedelta(hours=-5))
     stamp = Stamp(at=datetime(2024, 1, 15, 5, 30, tzinfo=zone))
