@@ -12,6 +12,7 @@ The pytest plugin (``loomlite.testing.plugin``) adds the ``loomlite_pipeline``
 fixture and the ``--loomlite-profile`` and ``--loomlite-broker`` options.
 """
 
+from loomlite._fixtures import fixture_path
 from loomlite.testing._components import COMPONENT_NAMES, DEFAULT_COMPONENTS
 from loomlite.testing._database import database_digest, read_rows
 from loomlite.testing._logs import LogCapture
@@ -31,6 +32,7 @@ __all__ = [
     "RecordingDurableBroker",
     "RecordingMemoryBroker",
     "database_digest",
+    "fixture_path",
     "pipeline",
     "published_records",
     "read_rows",

@@ -14,6 +14,7 @@ from typing import Any, Self
 from unittest.mock import AsyncMock
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loomlite.broker.base import Broker, Record
 from loomlite.broker.factory import DURABLE_FILE_NAME
@@ -27,8 +28,9 @@ from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.runtime import Runtime, RuntimeStatistics, SinkFactory
 from loomlite.runtime.settings import LoomliteSettings
 from loomlite.runtime.topology import Topology
+from loomlite.sink import create_engine
 from loomlite.testing._components import build_components
-from loomlite.testing._database import read_rows
+from loomlite.testing._database import create_schema, read_rows
 from loomlite.testing._logs import LogCapture
 from loomlite.testing._recording import (
     RecordingDurableBroker,
@@ -72,6 +74,7 @@ class Pipeline:
         log_level: int,
         idle_timeout: float,
         sink_factory: SinkFactory | None = None,
+        sqlite_file: Path | None = None,
         cleanup: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
@@ -84,6 +87,8 @@ class Pipeline:
         self._broker = broker
         self._cleanup = cleanup
         self._mocks: dict[tuple[str, str], AsyncMock] = {}
+        self._engine: AsyncEngine | None = None
+        self._sqlite_file = sqlite_file
         if observe_handlers:
             for component in self.components:
                 self._observe(component)
@@ -103,9 +108,7 @@ class Pipeline:
         self.logs.start()
         try:
             if self.db_url is not None:
-                from loomlite.sink import migrate
-
-                await migrate.upgrade(self.db_url)
+                await create_schema(self.db_url, self._sqlite_file)
             await self.runtime.__aenter__()
         except BaseException:
             self.logs.stop()
@@ -122,6 +125,9 @@ class Pipeline:
         try:
             await self.runtime.__aexit__(exc_type, exc, tb)
         finally:
+            engine, self._engine = self._engine, None
+            if engine is not None:
+                await engine.dispose()
             self.logs.stop()
             self._remove_state()
 
@@ -296,7 +302,9 @@ class Pipeline:
             raise ConfigurationError(
                 "this pipeline has no database; build it with db='sqlite' or a URL"
             )
-        return await read_rows(self.db_url, table, self.catalog, order_by=order_by)
+        if self._engine is None:
+            self._engine = create_engine(self.db_url)
+        return await read_rows(self._engine, table, self.catalog, order_by=order_by)
 
     # -- mocks --------------------------------------------------------------
 
@@ -423,6 +431,7 @@ def pipeline(
         log_level=log_level,
         idle_timeout=idle_timeout,
         sink_factory=sink_factory,
+        sqlite_file=_new_sqlite_file(db, settings, state_path),
         cleanup=cleanup,
     )
 
@@ -447,9 +456,24 @@ def _database_url(
         return None
     if db != "sqlite":
         return str(db)
-    if "db_url" in settings.model_fields_set:
+    if _has_own_db_url(settings):
         return settings.db_url
     return f"sqlite:///{state_dir.as_posix()}/loomlite.db"
+
+
+def _has_own_db_url(settings: LoomliteSettings) -> bool:
+    """Whether ``settings.db_url`` differs from the file its state_dir implies."""
+    implied = f"sqlite:///{settings.state_dir.as_posix()}/loomlite.db"
+    return bool(settings.db_url) and settings.db_url != implied
+
+
+def _new_sqlite_file(
+    db: str | Path | None, settings: LoomliteSettings, state_dir: Path
+) -> Path | None:
+    """Return the SQLite file that ``db="sqlite"`` creates, or None."""
+    if db != "sqlite" or _has_own_db_url(settings):
+        return None
+    return state_dir / "loomlite.db"
 
 
 def _remover(path: Path) -> Callable[[], None]:
