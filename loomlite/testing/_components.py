@@ -32,7 +32,7 @@ def build_components(
     *,
     clock: Clock,
     db_url: str | None,
-    simulators: bool,
+    simulate: bool,
     inputs: Iterable[str],
 ) -> list[Component]:
     """Return the requested components, building those given by name.
@@ -53,7 +53,7 @@ def build_components(
         elif item == "monitor":
             wants_monitor = True
         else:
-            built.append(_build(item, settings, clock.now(), simulators=simulators))
+            built.append(_build(item, settings, clock.now(), simulate=simulate))
 
     persist = None
     if wants_persist and db_url is not None:
@@ -68,15 +68,15 @@ def build_components(
 
 
 def _build(
-    name: str, settings: LoomliteSettings, start: datetime, *, simulators: bool
+    name: str, settings: LoomliteSettings, start: datetime, *, simulate: bool
 ) -> Component:
     if name == "ingest":
         from loomlite.components.ingest import IngestComponent
         from loomlite.session import build_devices
 
-        devices = build_devices(settings, start)[1] if simulators else []
+        devices = build_devices(settings, start)[1] if simulate else []
         until = start + settings.duration if settings.duration else None
-        return IngestComponent(devices, until=until if simulators else None)
+        return IngestComponent(devices, until=until if simulate else None)
     if name == "ai":
         from loomlite.components.ai.component import AiComponent
 

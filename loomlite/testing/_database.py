@@ -7,6 +7,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +120,18 @@ async def _fetch(
         return [dict(row) for row in result.mappings()]
 
 
-async def database_digest(url: str | Path, catalog: Catalog) -> str:
+async def database_digest(
+    url: str | Path,
+    catalog: Catalog,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> str:
     """Return a SHA-256 over every row of every catalog table except ``id``.
 
     Rows are compared as sorted text per table, so two databases with the
-    same rows inserted in another order have the same digest.
+    same rows inserted in another order have the same digest. ``start``
+    (inclusive) and ``end`` (exclusive) limit the rows by ``recorded_at``.
     """
     metadata = _metadata(catalog)
     digest = hashlib.sha256()
@@ -133,7 +141,12 @@ async def database_digest(url: str | Path, catalog: Catalog) -> str:
             for name in sorted(metadata.tables):
                 table = metadata.tables[name]
                 columns = [c for c in table.columns if c.name != _SURROGATE]
-                result = await connection.execute(sa.select(*columns))
+                statement = sa.select(*columns)
+                if start is not None:
+                    statement = statement.where(table.c.recorded_at >= start)
+                if end is not None:
+                    statement = statement.where(table.c.recorded_at < end)
+                result = await connection.execute(statement)
                 rows = sorted(repr(tuple(row)) for row in result)
                 digest.update(name.encode())
                 digest.update(len(rows).to_bytes(8, "big"))

@@ -231,6 +231,24 @@ class Pipeline:
         await self.run_until_idle()
         return self.clock.now()
 
+    async def run_for(self, duration: timedelta | float) -> datetime:
+        """Let ``duration`` of event time pass as fast as the pipeline goes.
+
+        The clock jumps from one sleeper's deadline to the next (simulators,
+        fetchers, timers), waiting until idle at each, as ``loomlite up
+        --speed max`` does. Held windows stay open: call ``flush`` after.
+        """
+        from loomlite.runtime.virtual_time import drive_virtual_time
+
+        until = self.clock.now() + _as_timedelta(duration)
+        await drive_virtual_time(
+            self.runtime, self.clock, until, idle_timeout=self.idle_timeout
+        )
+        if self.clock.now() < until:
+            self.clock.set(until)
+        await self.run_until_idle()
+        return self.clock.now()
+
     # -- waiting ------------------------------------------------------------
 
     async def run_until_idle(self, timeout: float | None = None) -> None:
@@ -347,7 +365,7 @@ def pipeline(
     state_dir: str | Path | None = None,
     catalog: Catalog | None = None,
     inputs: Iterable[str] = (),
-    simulators: bool = False,
+    simulate: bool = False,
     observe_handlers: bool = True,
     log_level: int = logging.INFO,
     idle_timeout: float = 60.0,
@@ -367,7 +385,7 @@ def pipeline(
     ``settings`` sets, a temporary directory is used and removed on exit.
     ``clock`` lets several pipelines share one manual clock; otherwise a new
     one starts at ``start``, the settings' start or DEFAULT_START.
-    ``simulators`` runs the profile's simulated devices in the ingest
+    ``simulate`` runs the profile's simulated devices in the ingest
     component. ``sink_factory`` goes to the Runtime unchanged.
     """
     if broker not in BROKER_KINDS:
@@ -407,7 +425,7 @@ def pipeline(
         catalog,
         clock=clock,
         db_url=db_url,
-        simulators=simulators,
+        simulate=simulate,
         inputs=inputs,
     )
     test_broker: Broker
