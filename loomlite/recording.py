@@ -41,7 +41,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BASE64_MARKER = "$base64"
-"""Key of the one-entry object that holds bytes as base64 text."""
+"""Key of the one-entry object that contains bytes as base64 text."""
 
 _READ_BATCH = 1000
 INSPECTION_EPOCH = datetime(1970, 1, 2, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 Every record keeps its value, headers and timestamp, so messages keep their
 original event times. At a speed factor the replay waits between records
-for their event-time gap divided by the factor; at ``max`` it does not wait,
+for their event-time gap divided by the factor. At ``max`` it does not wait,
 and a new runtime's manual clock jumps to each record's time instead.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from loomlite.broker.base import Broker, RecordMetadata, TopicConfig
 from loomlite.clock import AcceleratedClock, Clock, ManualClock
@@ -39,7 +38,7 @@ _IDLE_TIMEOUT = 120.0
 
 @dataclass(slots=True)
 class ReplayReport:
-    """What a replay published and what it left out."""
+    """Counts of the messages a replay published, re-keyed and skipped."""
 
     published: int = 0
     rekeyed: int = 0
@@ -78,7 +77,7 @@ def _key(message: RecordedMessage, rekey: bool, catalog: Catalog) -> str | None:
         return decode(catalog.get(message.topic), message.value).device_id
     except LoomliteError as exc:
         logger.warning(
-            "kept the recorded key of %s[%d]@%d: %s",
+            "replayed the recorded key of %s[%d]@%d: %s",
             message.topic,
             message.partition,
             message.offset,
@@ -100,10 +99,10 @@ async def replay_into_broker(
     """Publish ``messages`` (in timestamp order) to ``broker``.
 
     At ``max`` a ManualClock ``clock`` is set to each message's time before
-    it is published; at a factor the call waits on ``clock`` until that
-    time. With ``runtime`` the replay waits until it is idle every
-    ``_IDLE_EVERY`` messages at ``max``. Topics the broker does not have are
-    skipped and counted.
+    it is published. At a factor the call waits on ``clock`` until that
+    time. With ``runtime`` at ``max``, the replay waits until the runtime is
+    idle every ``_IDLE_EVERY`` messages. Messages of topics the broker does
+    not have are skipped and counted.
     """
     report = ReplayReport()
     known = broker.topics()
@@ -174,9 +173,9 @@ async def replay_into_runtime(
         return ReplayReport()
     processors: list[Component] = [AiComponent(), EnrichComponent()] if process else []
     derived = produced_topics(processors, CATALOG)
-    kept = [m for m in messages if m.topic not in derived]
-    report_skipped = len(messages) - len(kept)
-    topics = {m.topic for m in kept} | derived
+    replayed = [m for m in messages if m.topic not in derived]
+    report_skipped = len(messages) - len(replayed)
+    topics = {m.topic for m in replayed} | derived
     persist = persist_component(
         settings.db_url,
         CATALOG,
@@ -186,7 +185,7 @@ async def replay_into_runtime(
     )
     components = [*processors, persist]
     inputs = _inputs(components, CATALOG)
-    clock = replay_clock(kept or messages, speed)
+    clock = replay_clock(replayed or messages, speed)
 
     await migrate.upgrade(settings.db_url)
     async with Runtime(
@@ -194,7 +193,7 @@ async def replay_into_runtime(
     ) as runtime:
         report = await replay_into_broker(
             runtime.broker,
-            kept,
+            replayed,
             clock=clock,
             speed=speed,
             rekey=rekey,
@@ -212,10 +211,3 @@ def _inputs(components: Sequence[Component], catalog: Catalog) -> list[str]:
     topology = Topology.from_components(components, catalog)
     produced = topology.producers()
     return sorted(topic for topic in topology.consumers() if topic not in produced)
-
-
-def state_broker_path(state_dir: Path) -> Path:
-    """Return the durable broker file of ``state_dir``."""
-    from loomlite.broker.factory import DURABLE_FILE_NAME
-
-    return state_dir / DURABLE_FILE_NAME

@@ -76,7 +76,7 @@ def run_command(main: Callable[[], Awaitable[_T]]) -> _T:
 def open_state_broker(state_dir: Path) -> Any:
     """Return an unstarted DurableBroker on ``state_dir``'s broker file.
 
-    Its clock stands at INSPECTION_EPOCH, so opening the file deletes no
+    Its clock is at INSPECTION_EPOCH, so opening the file deletes no
     record by age. Raises ClickException when the file does not exist.
     """
     from loomlite.broker import DurableBroker

@@ -54,8 +54,8 @@ DEFAULT_START = datetime.fromisoformat("2025-06-02T07:00:00+00:00")
 class Pipeline:
     """A running pipeline for one test; build it with ``pipeline(...)``.
 
-    Time moves only when the test calls ``advance`` or ``set_time``, because
-    the runtime runs on a ManualClock. Every record published while the
+    Time moves only when the test calls ``advance``, ``set_time`` or
+    ``run_for``, because the runtime runs on a ManualClock. Every record published while the
     pipeline runs is kept, so ``messages`` still works after the pipeline
     has stopped and drained.
     """
@@ -175,7 +175,7 @@ class Pipeline:
 
         ``payload`` is a model instance, or a dict in any shape the ingestion
         API accepts (flat or nested, with field aliases). A dict without
-        ``recorded_at`` gets the clock's now, and one without ``trace_id``
+        ``recorded_at`` gets the clock's time, and one without ``trace_id``
         starts a trace named after its ``message_id``, as the intake does.
         Raises MessageValidationError naming each invalid field.
         """
@@ -253,7 +253,7 @@ class Pipeline:
 
     async def run_until_idle(self, timeout: float | None = None) -> None:
         """Wait until every queue is drained, every handler is done and every
-        row is committed; raise TimeoutError naming what is busy.
+        row is committed. Raise TimeoutError naming what is still busy.
 
         The persist component returns from its handler only after the sink
         committed the rows, so an idle pipeline has committed them all.
@@ -264,7 +264,7 @@ class Pipeline:
         with anyio.fail_after(timeout):
             while True:
                 # A timer that the clock just woke, or a simulator, publishes
-                # from its own task; let every task run to its next wait first.
+                # from its own task, so every task runs to its next wait first.
                 published = self._published_total()
                 await anyio.wait_all_tasks_blocked()
                 await self.runtime.run_until_idle(timeout)
@@ -288,7 +288,7 @@ class Pipeline:
         timeout: float = 10.0,
     ) -> None:
         """Wait until ``condition()`` is true, checking it after each handled
-        record or component state change; raise TimeoutError after
+        record or component state change. Raise TimeoutError after
         ``timeout`` real seconds."""
         try:
             with anyio.fail_after(timeout):
@@ -480,7 +480,7 @@ def _database_url(
 
 
 def _has_own_db_url(settings: LoomliteSettings) -> bool:
-    """Whether ``settings.db_url`` differs from the file its state_dir implies."""
+    """Return whether ``settings.db_url`` differs from its state_dir's file."""
     implied = f"sqlite:///{settings.state_dir.as_posix()}/loomlite.db"
     return bool(settings.db_url) and settings.db_url != implied
 

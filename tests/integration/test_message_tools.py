@@ -132,7 +132,7 @@ def test_replay_at_max_gives_same_rows(
 def test_replay_slice_at_real_time(
     demo_state: Path, demo_recording: Path, tmp_path: Path
 ) -> None:
-    # Six seconds from the first audio chunk (5 s long), so the slice holds
+    # Six seconds from the first audio chunk (5 s long), so the slice contains
     # speech and what the ai component derived from it.
     first_audio = next(
         decode_line(line)
@@ -183,7 +183,7 @@ def test_replay_into_log_keeps_event_times(
     ]
 
 
-def test_record_rejects_naive_time(demo_state: Path) -> None:
+def test_record_rejects_naive_time() -> None:
     result = CliRunner().invoke(
         main,
         ["record", "--all", "--from-time", "2025-06-02T07:00:00"],
