@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from loomlite.clock import Clock
+from loomlite.components.ai.component import AiComponent
+from loomlite.components.enrich.component import EnrichComponent
+from loomlite.components.external.component import ExternalComponent
+from loomlite.components.ingest import IngestComponent
+from loomlite.components.monitor import MonitorComponent
+from loomlite.components.persist import (
+    PersistComponent,
+    persist_component,
+    produced_topics,
+)
 from loomlite.contract.catalog import Catalog
 from loomlite.errors import ConfigurationError
 from loomlite.runtime.component import Component
 from loomlite.runtime.settings import LoomliteSettings
-
-if TYPE_CHECKING:
-    from loomlite.components.persist import PersistComponent
+from loomlite.session import build_devices
 
 __all__ = ["COMPONENT_NAMES", "DEFAULT_COMPONENTS", "build_components"]
 
@@ -60,8 +67,6 @@ def build_components(
         persist = _persist(db_url, built, catalog, inputs, settings)
         built.append(persist)
     if wants_monitor:
-        from loomlite.components.monitor import MonitorComponent
-
         statistics = None if persist is None else persist.sink_statistics
         built.append(MonitorComponent(sink_statistics=statistics))
     return built
@@ -71,23 +76,14 @@ def _build(
     name: str, settings: LoomliteSettings, start: datetime, *, simulate: bool
 ) -> Component:
     if name == "ingest":
-        from loomlite.components.ingest import IngestComponent
-        from loomlite.session import build_devices
-
         devices = build_devices(settings, start)[1] if simulate else []
         until = start + settings.duration if settings.duration else None
         return IngestComponent(devices, until=until if simulate else None)
     if name == "ai":
-        from loomlite.components.ai.component import AiComponent
-
         return AiComponent()
     if name == "enrich":
-        from loomlite.components.enrich.component import EnrichComponent
-
         return EnrichComponent()
     if name == "external":
-        from loomlite.components.external.component import ExternalComponent
-
         return ExternalComponent()
     raise ConfigurationError(
         f"unknown component {name!r}: expected a Component instance or one of "
@@ -103,8 +99,6 @@ def _persist(
     inputs: Iterable[str],
     settings: LoomliteSettings,
 ) -> PersistComponent:
-    from loomlite.components.persist import persist_component, produced_topics
-
     topics = produced_topics(others, catalog)
     for component in others:
         topics.update(catalog.resolve(s.topic) for s in component.subscriptions)

@@ -55,9 +55,9 @@ class Pipeline:
     """A running pipeline for one test; build it with ``pipeline(...)``.
 
     Time moves only when the test calls ``advance``, ``set_time`` or
-    ``run_for``, because the runtime runs on a ManualClock. Every record published while the
-    pipeline runs is kept, so ``messages`` still works after the pipeline
-    has stopped and drained.
+    ``run_for``, because the runtime runs on a ManualClock. Every record
+    published while the pipeline runs is kept, so ``messages`` still works
+    after the pipeline has stopped and drained.
     """
 
     def __init__(

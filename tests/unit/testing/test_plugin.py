@@ -83,3 +83,19 @@ def test_public_names_are_exported() -> None:
 
     assert {name for name in exported if not hasattr(loomlite.testing, name)} == set()
     assert {"pipeline", "Pipeline", "database_digest", "fixture_path"} <= exported
+
+
+def test_plugin_import_stays_light() -> None:
+    code = (
+        "import sys, loomlite.testing.plugin; "
+        "print(any(m.startswith('loomlite.components') for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.strip() == "False"
