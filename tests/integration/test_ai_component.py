@@ -1,5 +1,6 @@
-"""The ai component in a Runtime on a MemoryBroker: audio to speech segments,
-transcripts, emotion and embeddings, images to OCR text and captions."""
+"""The ai component in a test pipeline on the memory and the durable broker:
+audio to speech segments, transcripts, emotion and embeddings, images to OCR
+text and captions."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ from loomlite.contract.models import (
     VoiceSegment,
 )
 from loomlite.errors import ComponentError
-from loomlite.runtime import LoomliteSettings, Runtime
-from tests.integration.recording import RecordingBroker, fast_settings
+from loomlite.runtime import LoomliteSettings
+from loomlite.testing import Pipeline
+from tests.integration.support import PipelineFactory, fast_settings
+
+pytestmark = pytest.mark.loomlite_brokers("memory", "durable")
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DEVICE = "phone-1"
@@ -59,14 +63,14 @@ def settings(**ai: Any) -> LoomliteSettings:
 
 
 def make_runtime(
-    broker: RecordingBroker, configuration: LoomliteSettings | None = None
-) -> Runtime:
-    return Runtime(
-        configuration or settings(),
+    make_pipeline: PipelineFactory, configuration: LoomliteSettings | None = None
+) -> Pipeline:
+    return make_pipeline(
+        settings=configuration or settings(),
         components=[AiComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
 
@@ -129,18 +133,19 @@ def segment_decisions(
 
 
 @pytest.mark.anyio
-async def test_trace_follows_chunk_to_embeddings() -> None:
-    broker = RecordingBroker(START)
+async def test_trace_follows_chunk_to_embeddings(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     chunk = audio_chunk(speech_samples(SPEECH[0]), START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
-    transcripts: list[Transcription] = broker.messages(TRANSCRIPTS)
-    emotions: list[AudioEmotion] = broker.messages(EMOTIONS)
-    embeddings: list[TextEmbedding] = broker.messages(
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
+    transcripts: list[Transcription] = runtime.messages(TRANSCRIPTS)
+    emotions: list[AudioEmotion] = runtime.messages(EMOTIONS)
+    embeddings: list[TextEmbedding] = runtime.messages(
         "analysis.text.embedded.transcripts"
     )
     assert len(segments) == len(speech_truth(SPEECH[0]))
@@ -160,16 +165,17 @@ async def test_trace_follows_chunk_to_embeddings() -> None:
 
 
 @pytest.mark.anyio
-async def test_segments_carry_event_time_and_pcm() -> None:
-    broker = RecordingBroker(START)
+async def test_segments_carry_event_time_and_pcm(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     samples = speech_samples(SPEECH[0])
     chunk = audio_chunk(samples, START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     assert segments
     for index, segment in enumerate(segments):
         offset = timedelta(milliseconds=segment.segment_start_ms)
@@ -187,17 +193,18 @@ async def test_segments_carry_event_time_and_pcm() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", SPEECH)
-async def test_vad_agrees_with_fixture_truth(name: str, record_property: Any) -> None:
-    broker = RecordingBroker(START)
+async def test_vad_agrees_with_fixture_truth(
+    loomlite_pipeline: PipelineFactory, name: str, record_property: Any
+) -> None:
     samples = speech_samples(name)
     chunks = chunked(samples, 5.0, START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         for chunk in chunks:
             await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     frame_count = len(samples) * 1000 // 16_000 // FRAME_MS
     decisions = segment_decisions(segments, START, frame_count)
     agreement = frame_agreement(decisions, speech_truth(name), FRAME_MS)
@@ -207,27 +214,28 @@ async def test_vad_agrees_with_fixture_truth(name: str, record_property: Any) ->
     assert agreement > 0.90, f"{name}: frame agreement {agreement:.4f}"
     chunk_ids = {chunk.message_id for chunk in chunks}
     assert {segment.source_message_id for segment in segments} <= chunk_ids
-    assert not broker.messages(VAD_ERRORS)
+    assert not runtime.messages(VAD_ERRORS)
 
 
 @pytest.mark.anyio
-async def test_segment_continues_into_next_chunk() -> None:
+async def test_segment_continues_into_next_chunk(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     # The first utterance runs from 1000 to 4309 ms, so a cut at 2.5 s falls
     # inside it and the second chunk closes the segment the first one opened.
-    broker = RecordingBroker(START)
     samples = speech_samples(SPEECH[0])[: 6 * 16_000]
     first = audio_chunk(samples[:40_000], START)
     second = audio_chunk(samples[40_000:], START + timedelta(seconds=2.5))
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, first)
         await runtime.run_until_idle(timeout=30)
-        assert not broker.messages(SEGMENTS)
+        assert not runtime.messages(SEGMENTS)
 
         await runtime.publish(AUDIO, second)
         await runtime.run_until_idle(timeout=30)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     assert len(segments) >= 1
     spanning = segments[0]
     assert spanning.source_message_id == first.message_id
@@ -236,17 +244,16 @@ async def test_segment_continues_into_next_chunk() -> None:
 
 
 @pytest.mark.anyio
-async def test_drain_publishes_open_segment() -> None:
-    broker = RecordingBroker(START)
+async def test_drain_publishes_open_segment(loomlite_pipeline: PipelineFactory) -> None:
     samples = speech_samples(SPEECH[0])[: 3 * 16_000]  # ends inside speech
     chunk = audio_chunk(samples, START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
-        assert not broker.messages(SEGMENTS)
+        assert not runtime.messages(SEGMENTS)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     assert len(segments) == 1
     assert segments[0].source_message_id == chunk.message_id
     # The first utterance starts at 1000 ms and is still going at the cut.
@@ -255,18 +262,19 @@ async def test_drain_publishes_open_segment() -> None:
 
 
 @pytest.mark.anyio
-async def test_declared_rate_mismatch_goes_to_vad_errors() -> None:
-    broker = RecordingBroker(START)
+async def test_declared_rate_mismatch_goes_to_vad_errors(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     samples = speech_samples(SPEECH[0])
     wrong = audio_chunk(samples, START, declared_rate=8_000)
     right = audio_chunk(samples, START + timedelta(minutes=1))
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, wrong)
         await runtime.publish(AUDIO, right)
         await runtime.run_until_idle(timeout=30)
 
-    errors: list[ProcessingError] = broker.messages(VAD_ERRORS)
+    errors: list[ProcessingError] = runtime.messages(VAD_ERRORS)
     assert len(errors) == 1
     error = errors[0]
     assert error.error_type == "AudioFormatError"
@@ -275,24 +283,23 @@ async def test_declared_rate_mismatch_goes_to_vad_errors() -> None:
     assert error.source_topic == AUDIO
     assert error.trace_id == wrong.trace_id
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     assert segments
     assert {segment.source_message_id for segment in segments} == {right.message_id}
 
 
 @pytest.mark.anyio
-async def test_ids_repeat_across_runs() -> None:
+async def test_ids_repeat_across_runs(loomlite_pipeline: PipelineFactory) -> None:
     chunk = audio_chunk(speech_samples(SPEECH[1]), START)
     runs: list[list[tuple[str, str]]] = []
     for _ in range(2):
-        broker = RecordingBroker(START)
-        async with make_runtime(broker) as runtime:
+        async with make_runtime(loomlite_pipeline) as runtime:
             await runtime.publish(AUDIO, chunk)
             await runtime.run_until_idle(timeout=30)
         outputs: list[Envelope] = [
-            *broker.messages(SEGMENTS),
-            *broker.messages(TRANSCRIPTS),
-            *broker.messages(EMOTIONS),
+            *runtime.messages(SEGMENTS),
+            *runtime.messages(TRANSCRIPTS),
+            *runtime.messages(EMOTIONS),
         ]
         runs.append(
             sorted((message.message_id, type(message).__name__) for message in outputs)
@@ -303,27 +310,31 @@ async def test_ids_repeat_across_runs() -> None:
 
 
 @pytest.mark.anyio
-async def test_simulated_vad_backend_is_used() -> None:
-    broker = RecordingBroker(START)
+async def test_simulated_vad_backend_is_used(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     chunk = audio_chunk(speech_samples(SPEECH[0]), START)
 
-    async with make_runtime(broker, settings(vad_backend="simulated")) as runtime:
+    async with make_runtime(
+        loomlite_pipeline, settings(vad_backend="simulated")
+    ) as runtime:
         await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
 
-    segments: list[VoiceSegment] = broker.messages(SEGMENTS)
+    segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
     assert segments
     assert {segment.backend for segment in segments} == {"simulated"}
 
 
 @pytest.mark.anyio
-async def test_unknown_backend_fails_component() -> None:
-    broker = RecordingBroker(START)
+async def test_unknown_backend_fails_component(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     configuration = fast_settings(
         {"ai": {"stt_backend": "whisper"}}, restart_max_attempts=1
     )
 
-    async with make_runtime(broker, configuration) as runtime:
+    async with make_runtime(loomlite_pipeline, configuration) as runtime:
         with pytest.raises(ComponentError, match="unknown stt backend 'whisper'"):
             await runtime.run_until_idle(timeout=10)
 
@@ -348,15 +359,14 @@ def screenshot(name: str) -> tuple[ImageData, dict[str, Any]]:
 
 
 @pytest.mark.anyio
-async def test_ocr_reads_screenshot_text() -> None:
-    broker = RecordingBroker(START)
+async def test_ocr_reads_screenshot_text(loomlite_pipeline: PipelineFactory) -> None:
     message, truth = screenshot("desktop-email")
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(SCREENSHOTS, message)
         await runtime.run_until_idle(timeout=30)
 
-    results: list[OcrResult] = broker.messages(OCR_RESULTS)
+    results: list[OcrResult] = runtime.messages(OCR_RESULTS)
     assert len(results) == 1
     result = results[0]
     assert result.text == truth["text"]
@@ -370,15 +380,14 @@ async def test_ocr_reads_screenshot_text() -> None:
 
 
 @pytest.mark.anyio
-async def test_caption_describes_screenshot() -> None:
-    broker = RecordingBroker(START)
+async def test_caption_describes_screenshot(loomlite_pipeline: PipelineFactory) -> None:
     message, _ = screenshot("phone-chat")
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(SCREENSHOTS, message)
         await runtime.run_until_idle(timeout=30)
 
-    annotations: list[VisionAnnotation] = broker.messages(ANNOTATIONS)
+    annotations: list[VisionAnnotation] = runtime.messages(ANNOTATIONS)
     assert len(annotations) == 1
     annotation = annotations[0]
     assert annotation.caption
@@ -391,8 +400,9 @@ async def test_caption_describes_screenshot() -> None:
 
 
 @pytest.mark.anyio
-async def test_note_embeddings_have_384_dimensions() -> None:
-    broker = RecordingBroker(START)
+async def test_note_embeddings_have_384_dimensions(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     notes = [
         NoteData(
             device_id="laptop-1",
@@ -404,12 +414,12 @@ async def test_note_embeddings_have_384_dimensions() -> None:
         for index, count in enumerate((2, 5, 7))
     ]
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         for note in notes:
             await runtime.publish(NOTES, note)
         await runtime.run_until_idle(timeout=30)
 
-    embeddings: list[TextEmbedding] = broker.messages("analysis.text.embedded.notes")
+    embeddings: list[TextEmbedding] = runtime.messages("analysis.text.embedded.notes")
     assert len(embeddings) == len(notes)
     by_source = {embedding.source_message_id: embedding for embedding in embeddings}
     for note in notes:
@@ -424,8 +434,9 @@ async def test_note_embeddings_have_384_dimensions() -> None:
 
 
 @pytest.mark.anyio
-async def test_texts_without_words_are_skipped() -> None:
-    broker = RecordingBroker(START)
+async def test_texts_without_words_are_skipped(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     empty_email = EmailEvent(
         device_id="mail", recorded_at=START, received_at=START, sender="a@b.example"
     )
@@ -449,15 +460,15 @@ async def test_texts_without_words_are_skipped() -> None:
         author_username="commuter",
     )
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(EMAILS, empty_email)
         await runtime.publish(EMAILS, full_email)
         await runtime.publish(LIKED_POSTS, empty_post)
         await runtime.publish(LIKED_POSTS, full_post)
         await runtime.run_until_idle(timeout=30)
 
-    emails: list[TextEmbedding] = broker.messages("analysis.text.embedded.emails")
-    posts: list[TextEmbedding] = broker.messages("analysis.text.embedded.twitter")
+    emails: list[TextEmbedding] = runtime.messages("analysis.text.embedded.emails")
+    posts: list[TextEmbedding] = runtime.messages("analysis.text.embedded.twitter")
     assert [embedding.source_message_id for embedding in emails] == [
         full_email.message_id
     ]
@@ -471,18 +482,19 @@ async def test_texts_without_words_are_skipped() -> None:
 
 
 @pytest.mark.anyio
-async def test_flush_transcribes_open_segment() -> None:
-    broker = RecordingBroker(START)
+async def test_flush_transcribes_open_segment(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     samples = speech_samples(SPEECH[0])[: 3 * 16_000]  # ends inside speech
     chunk = audio_chunk(samples, START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         await runtime.publish(AUDIO, chunk)
         await runtime.run_until_idle(timeout=30)
         await runtime.flush(timeout=30)
 
-        segments: list[VoiceSegment] = broker.messages(SEGMENTS)
-        transcripts: list[Transcription] = broker.messages(TRANSCRIPTS)
+        segments: list[VoiceSegment] = runtime.messages(SEGMENTS)
+        transcripts: list[Transcription] = runtime.messages(TRANSCRIPTS)
         assert len(segments) == 1
         assert [t.source_message_id for t in transcripts] == [segments[0].message_id]
 
@@ -490,6 +502,6 @@ async def test_flush_transcribes_open_segment() -> None:
         await runtime.publish(AUDIO, later)
         await runtime.run_until_idle(timeout=30)
 
-    sources = [segment.source_message_id for segment in broker.messages(SEGMENTS)]
+    sources = [segment.source_message_id for segment in runtime.messages(SEGMENTS)]
     assert sources.count(chunk.message_id) == 1
     assert sources.count(later.message_id) == len(speech_truth(SPEECH[0]))

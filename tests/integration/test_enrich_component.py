@@ -1,5 +1,10 @@
-"""The enrich component in a Runtime on a MemoryBroker: steps, motion,
-geofences, geocoding and activity, checked against simulator ground truth."""
+"""The enrich component in a test pipeline: steps, motion, geofences,
+geocoding and activity, checked against simulator ground truth.
+
+The module runs on the memory broker unless ``--loomlite-broker`` says
+otherwise: its tests publish thousands of accelerometer readings, and on the
+durable broker each publish waits for a SQLite commit (about 70 s in all).
+"""
 
 from __future__ import annotations
 
@@ -24,11 +29,12 @@ from loomlite.contract.models import (
     SignificantMotion,
 )
 from loomlite.errors import ComponentError
-from loomlite.runtime import LoomliteSettings, Runtime
+from loomlite.runtime import LoomliteSettings
+from loomlite.testing import Pipeline
 from simulators.gait import GaitConfig, GaitGenerator, GaitRecording, still, walk
 from simulators.gpx import DRIVING_SPEED_MPS, bundled_track_path, read_gpx
 from simulators.track import Position, Track, Visit, sample_fixes
-from tests.integration.recording import RecordingBroker, fast_settings
+from tests.integration.support import PipelineFactory, fast_settings
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DEVICE = "phone-1"
@@ -145,34 +151,34 @@ def settings(**enrich: Any) -> LoomliteSettings:
 
 
 def make_runtime(
-    broker: RecordingBroker, configuration: LoomliteSettings | None = None
-) -> Runtime:
-    return Runtime(
-        configuration or settings(),
+    make_pipeline: PipelineFactory, configuration: LoomliteSettings | None = None
+) -> Pipeline:
+    return make_pipeline(
+        settings=configuration or settings(),
         components=[EnrichComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
 
 async def run(
+    make_pipeline: PipelineFactory,
     gps: Sequence[GPSReading] = (),
     accelerometer: Sequence[AccelerometerReading] = (),
     configuration: LoomliteSettings | None = None,
-) -> RecordingBroker:
+) -> Pipeline:
     """Publish the readings, run until idle, then stop (which drains).
 
-    Returns the broker with everything that was published.
+    Returns the stopped pipeline, whose ``messages`` lists what was published.
     """
-    broker = RecordingBroker(START)
-    async with make_runtime(broker, configuration) as runtime:
+    async with make_runtime(make_pipeline, configuration) as runtime:
         for fix in gps:
             await runtime.publish(GPS, fix)
         for reading in accelerometer:
             await runtime.publish(ACCELEROMETER, reading)
         await runtime.run_until_idle(timeout=60)
-    return broker
+    return runtime
 
 
 def comparable(messages: Sequence[Any]) -> list[dict[str, Any]]:
@@ -186,12 +192,14 @@ def comparable(messages: Sequence[Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("rate", [10.0, 25.0])
-async def test_steps_match_gait_truth(rate: float, record_property: Any) -> None:
+async def test_steps_match_gait_truth(
+    loomlite_pipeline: PipelineFactory, rate: float, record_property: Any
+) -> None:
     recording = gait(rate)
 
-    broker = await run(accelerometer=readings(recording))
+    runtime = await run(loomlite_pipeline, accelerometer=readings(recording))
 
-    windows: list[DerivedSteps] = broker.messages(DERIVED_STEPS)
+    windows: list[DerivedSteps] = runtime.messages(DERIVED_STEPS)
     counted = sum(window.step_count for window in windows)
     truth = recording.truth.total_steps
     error = abs(counted - truth) / truth
@@ -204,27 +212,26 @@ async def test_steps_match_gait_truth(rate: float, record_property: Any) -> None
 
 
 @pytest.mark.anyio
-async def test_drain_publishes_last_windows() -> None:
-    broker = RecordingBroker(START)
-    async with make_runtime(broker) as runtime:
+async def test_drain_publishes_last_windows(loomlite_pipeline: PipelineFactory) -> None:
+    async with make_runtime(loomlite_pipeline) as runtime:
         for reading in readings(gait()):
             await runtime.publish(ACCELEROMETER, reading)
         await runtime.run_until_idle(timeout=60)
-        before_stop = len(broker.messages(DERIVED_STEPS))
+        before_stop = len(runtime.messages(DERIVED_STEPS))
 
-    windows: list[DerivedSteps] = broker.messages(DERIVED_STEPS)
+    windows: list[DerivedSteps] = runtime.messages(DERIVED_STEPS)
     assert len(windows) > before_stop
     last_sample = gait().samples[-1].recorded_at
     assert windows[-1].window_start <= last_sample < windows[-1].window_end
 
 
 @pytest.mark.anyio
-async def test_motion_event_matches_walk() -> None:
+async def test_motion_event_matches_walk(loomlite_pipeline: PipelineFactory) -> None:
     recording = gait()
 
-    broker = await run(accelerometer=readings(recording))
+    runtime = await run(loomlite_pipeline, accelerometer=readings(recording))
 
-    events: list[SignificantMotion] = broker.messages(MOTION_EVENTS)
+    events: list[SignificantMotion] = runtime.messages(MOTION_EVENTS)
     walking = recording.truth.walking_intervals
     assert len(events) == len(walking) == 1
     event, interval = events[0], walking[0]
@@ -241,7 +248,9 @@ async def test_motion_event_matches_walk() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("seed", [1, 2])
-async def test_shuffled_arrival_same_outputs(seed: int) -> None:
+async def test_shuffled_arrival_same_outputs(
+    loomlite_pipeline: PipelineFactory, seed: int
+) -> None:
     accelerometer = readings(gait())
     gps = trip_fixes()
     shuffled_accelerometer = bounded_shuffle(accelerometer, ACCELEROMETER_DELAY, seed)
@@ -249,8 +258,8 @@ async def test_shuffled_arrival_same_outputs(seed: int) -> None:
     assert shuffled_accelerometer != accelerometer
     assert shuffled_gps != gps
 
-    in_order = await run(gps, accelerometer)
-    shuffled = await run(shuffled_gps, shuffled_accelerometer)
+    in_order = await run(loomlite_pipeline, gps, accelerometer)
+    shuffled = await run(loomlite_pipeline, shuffled_gps, shuffled_accelerometer)
 
     for topic in (DERIVED_STEPS, MOTION_EVENTS, REGION_EVENTS):
         expected = comparable(in_order.messages(topic))
@@ -281,14 +290,14 @@ def distance_to(track: Track, region: dict[str, Any], moment: datetime) -> float
 
 
 @pytest.mark.anyio
-async def test_geofence_events_match_visits() -> None:
+async def test_geofence_events_match_visits(loomlite_pipeline: PipelineFactory) -> None:
     track = car_trip()
     gps = trip_fixes()
     by_id = {fix.message_id: fix for fix in gps}
 
-    broker = await run(gps)
+    runtime = await run(loomlite_pipeline, gps)
 
-    events: list[GeoregionEvent] = broker.messages(REGION_EVENTS)
+    events: list[GeoregionEvent] = runtime.messages(REGION_EVENTS)
     assert [(event.region_name, event.event) for event in events] == [
         ("first", "enter"),
         ("first", "exit"),
@@ -322,7 +331,7 @@ async def test_geofence_events_match_visits() -> None:
 
 
 @pytest.mark.anyio
-async def test_geocoding_names_known_places() -> None:
+async def test_geocoding_names_known_places(loomlite_pipeline: PipelineFactory) -> None:
     gps = trip_fixes()
     at_sea = GPSReading(
         device_id=DEVICE,
@@ -332,9 +341,9 @@ async def test_geocoding_names_known_places() -> None:
         longitude=-30.0,
     )
 
-    broker = await run([*gps, at_sea])
+    runtime = await run(loomlite_pipeline, [*gps, at_sea])
 
-    places: list[GeocodedPlace] = broker.messages(PLACES)
+    places: list[GeocodedPlace] = runtime.messages(PLACES)
     assert len(places) == len(gps)
     assert "Višnjan" in {place.place_name for place in places}
     by_id = {fix.message_id: fix for fix in gps}
@@ -358,12 +367,14 @@ def within(
 
 
 @pytest.mark.anyio
-async def test_activity_walking_and_stationary() -> None:
+async def test_activity_walking_and_stationary(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     recording = gait()
 
-    broker = await run(accelerometer=readings(recording))
+    runtime = await run(loomlite_pipeline, accelerometer=readings(recording))
 
-    activities: list[ActivityClassification] = broker.messages(ACTIVITIES)
+    activities: list[ActivityClassification] = runtime.messages(ACTIVITIES)
     assert activities
     starts = [activity.window_start for activity in activities]
     assert starts == sorted(set(starts))
@@ -396,14 +407,16 @@ def mean_track_speed(track: Track, start: datetime, end: datetime) -> float:
 
 
 @pytest.mark.anyio
-async def test_activity_vehicle_from_gps_only() -> None:
+async def test_activity_vehicle_from_gps_only(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     # Without an accelerometer no derived steps pace the windows, so they
     # are all classified when the runtime stops.
     track = car_trip()
 
-    broker = await run(trip_fixes())
+    runtime = await run(loomlite_pipeline, trip_fixes())
 
-    activities: list[ActivityClassification] = broker.messages(ACTIVITIES)
+    activities: list[ActivityClassification] = runtime.messages(ACTIVITIES)
     inside = [a for a in activities if within(a, track.start, track.end, 0)]
     speeds = {
         a.window_start: mean_track_speed(track, a.window_start, a.window_end)
@@ -428,36 +441,38 @@ async def test_activity_vehicle_from_gps_only() -> None:
 
 
 @pytest.mark.anyio
-async def test_invalid_detector_setting_fails() -> None:
+async def test_invalid_detector_setting_fails(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     configuration = fast_settings(
         {"enrich": {"steps": {"window": 0}}}, restart_max_attempts=1
     )
-    broker = RecordingBroker(START)
 
-    async with make_runtime(broker, configuration) as runtime:
+    async with make_runtime(loomlite_pipeline, configuration) as runtime:
         with pytest.raises(ComponentError, match=r"components\.enrich\.steps\.window"):
             await runtime.run_until_idle(timeout=10)
 
 
 @pytest.mark.anyio
-async def test_flush_publishes_while_running() -> None:
+async def test_flush_publishes_while_running(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     recording = gait()
-    broker = RecordingBroker(START)
 
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(loomlite_pipeline) as runtime:
         for reading in readings(recording):
             await runtime.publish(ACCELEROMETER, reading)
         await runtime.run_until_idle(timeout=60)
         await runtime.flush(timeout=60)
-        flushed_steps = broker.messages(DERIVED_STEPS)
-        flushed_activities = broker.messages(ACTIVITIES)
+        flushed_steps = runtime.messages(DERIVED_STEPS)
+        flushed_activities = runtime.messages(ACTIVITIES)
 
     assert sum(window.step_count for window in flushed_steps) == pytest.approx(
         recording.truth.total_steps, rel=0.05
     )
     # The drain at stop finds nothing left to publish.
-    assert len(broker.messages(DERIVED_STEPS)) == len(flushed_steps)
-    assert len(broker.messages(ACTIVITIES)) == len(flushed_activities)
+    assert len(runtime.messages(DERIVED_STEPS)) == len(flushed_steps)
+    assert len(runtime.messages(ACTIVITIES)) == len(flushed_activities)
     starts = [activity.window_start for activity in flushed_activities]
     assert starts == sorted(set(starts))
     last_sample = recording.samples[-1].recorded_at

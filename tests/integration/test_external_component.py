@@ -1,4 +1,4 @@
-"""The external component on a real MemoryBroker: fetch schedule, content-hash
+"""The external component in a test pipeline: fetch schedule, content-hash
 dedup across cycles and restarts, rejections and statistics."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from loomlite.broker import MemoryBroker
 from loomlite.broker.base import Broker
 from loomlite.clock import ManualClock
 from loomlite.components.external import (
@@ -27,7 +26,8 @@ from loomlite.contract.envelope import Envelope
 from loomlite.contract.hashing import hackernews_content_hash
 from loomlite.contract.models.external import EmailEvent, HackerNewsItem
 from loomlite.errors import ComponentError, LifecycleError
-from loomlite.runtime import LoomliteSettings, Runtime
+from loomlite.runtime import LoomliteSettings
+from loomlite.testing import Pipeline, pipeline
 from simulators.fetchers import (
     EmailAccount,
     FetchedMessage,
@@ -68,11 +68,11 @@ def busy_inbox(**options: Any) -> EmailAccount:
 @asynccontextmanager
 async def running(
     component: ExternalComponent, settings: LoomliteSettings, clock: ManualClock
-) -> AsyncIterator[Runtime]:
-    broker = MemoryBroker(clock=clock)
-    async with Runtime(
-        settings, components=[component], broker=broker, clock=clock
-    ) as runtime:
+) -> AsyncIterator[Pipeline]:
+    test_pipeline = pipeline(
+        settings=settings, components=[component], clock=clock, db=None
+    )
+    async with test_pipeline as runtime:
         await component.wait_for_fetches()
         yield runtime
 

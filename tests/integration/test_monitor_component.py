@@ -1,4 +1,4 @@
-"""The monitor component on a real MemoryBroker: histories of rates, lag and
+"""The monitor component in a test pipeline: histories of rates, lag and
 component health, the statistics.json snapshot and the status line."""
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from typing import Any
 import anyio
 import pytest
 
-from loomlite.broker import MemoryBroker
-from loomlite.clock import ManualClock
 from loomlite.components.monitor import (
     STATISTICS_FILE_NAME,
     MonitorComponent,
 )
 from loomlite.contract.models.external import EmailEvent
-from loomlite.runtime import Component, Context, LoomliteSettings, Runtime, subscribe
+from loomlite.runtime import Component, Context, LoomliteSettings, subscribe
 from loomlite.sink import SinkState, SinkStatistics
+from loomlite.testing import Pipeline, pipeline
 
 pytestmark = pytest.mark.anyio
 
@@ -72,13 +71,12 @@ def make_settings(state_dir: Path, **monitor: Any) -> LoomliteSettings:
 @asynccontextmanager
 async def running(
     monitor: MonitorComponent, settings: LoomliteSettings, *others: Component
-) -> AsyncIterator[Runtime]:
-    clock = ManualClock(START)
-    runtime = Runtime(
-        settings,
+) -> AsyncIterator[Pipeline]:
+    runtime = pipeline(
+        settings=settings,
         components=[monitor, *others],
-        broker=MemoryBroker(clock=clock),
-        clock=clock,
+        db=None,
+        start=START,
         inputs=[EMAIL],
     )
     async with runtime:

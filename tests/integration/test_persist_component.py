@@ -1,4 +1,4 @@
-"""The persist component and the runtime's sink on a real MemoryBroker.
+"""The persist component and the runtime's sink in a test pipeline.
 
 The runtime opens the sink in the component's ``setup`` (or in its own start,
 for ``sink_factory``) and closes it under a shielded cancel scope at stop.
@@ -16,15 +16,14 @@ from typing import Any
 
 import pytest
 
-from loomlite.broker import MemoryBroker
-from loomlite.clock import ManualClock
 from loomlite.components.persist import persist_component
 from loomlite.contract import CATALOG
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.models import GPSReading
 from loomlite.contract.models.external import EmailEvent
-from loomlite.runtime import ComponentState, LoomliteSettings, Runtime
+from loomlite.runtime import ComponentState, LoomliteSettings
 from loomlite.sink import Sink, SinkState, migrate
+from loomlite.testing import pipeline
 
 pytestmark = pytest.mark.anyio
 
@@ -103,13 +102,12 @@ async def test_persist_stores_and_stops_cleanly(
 ) -> None:
     caplog.set_level(logging.WARNING)
     before = sqlite_threads()
-    clock = ManualClock(START)
     persist = persist_component(database, topics=[GPS, EMAIL])
-    runtime = Runtime(
-        make_settings(tmp_path),
+    runtime = pipeline(
+        settings=make_settings(tmp_path),
         components=[persist],
-        broker=MemoryBroker(clock=clock),
-        clock=clock,
+        db=None,
+        start=START,
         inputs=[GPS, EMAIL],
     )
 
@@ -139,21 +137,21 @@ async def test_sink_factory_closes_at_stop(
 ) -> None:
     caplog.set_level(logging.WARNING)
     before = sqlite_threads()
-    clock = ManualClock(START)
 
     def open_sink(settings: LoomliteSettings, catalog: Catalog) -> Sink:
         return Sink(database, catalog)
 
-    runtime = Runtime(
-        make_settings(tmp_path),
-        broker=MemoryBroker(clock=clock),
-        clock=clock,
+    runtime = pipeline(
+        settings=make_settings(tmp_path),
+        components=[],
+        db=None,
+        start=START,
         catalog=CATALOG,
         sink_factory=open_sink,
     )
 
     async with runtime:
-        sink: Any = runtime.sink
+        sink: Any = runtime.runtime.sink
         inserted = await sink.write(GPS, [gps(index) for index in range(3)])
         started = sqlite_threads() - before
 
