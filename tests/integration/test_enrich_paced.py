@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from loomlite.clock import AcceleratedClock
-from tests.integration.recording import RecordingBroker
+from loomlite.testing import Pipeline
+from tests.integration.support import PipelineFactory
 from tests.integration.test_enrich_component import (
     ACCELEROMETER,
     DERIVED_STEPS,
     GPS,
     MOTION_EVENTS,
     REGION_EVENTS,
-    START,
     comparable,
     gait,
     make_runtime,
@@ -34,10 +34,9 @@ SPEED = 100.0
 
 
 async def run_paced(
-    gps: Sequence[Any], accelerometer: Sequence[Any]
-) -> RecordingBroker:
+    make_pipeline: PipelineFactory, gps: Sequence[Any], accelerometer: Sequence[Any]
+) -> Pipeline:
     """Publish each reading when a 100x clock from its first reading reaches it."""
-    broker = RecordingBroker(START)
     arrivals = list(
         heapq.merge(
             ((fix.recorded_at, GPS, fix) for fix in gps),
@@ -49,22 +48,24 @@ async def run_paced(
         )
     )
     clock = AcceleratedClock(SPEED, start=arrivals[0][0])
-    async with make_runtime(broker) as runtime:
+    async with make_runtime(make_pipeline) as pipeline:
         for recorded_at, topic, message in arrivals:
             await clock.sleep_until(recorded_at)
-            await runtime.publish(topic, message)
-        await runtime.run_until_idle(timeout=60)
-    return broker
+            await pipeline.publish(topic, message)
+        await pipeline.run_until_idle(timeout=60)
+    return pipeline
 
 
 @pytest.mark.anyio
 @pytest.mark.slow
-async def test_hundredfold_pace_same_outputs() -> None:
+async def test_hundredfold_pace_same_outputs(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
     accelerometer = readings(gait())
     gps = trip_fixes()
 
-    at_once = await run(gps, accelerometer)
-    paced = await run_paced(gps, accelerometer)
+    at_once = await run(loomlite_pipeline, gps, accelerometer)
+    paced = await run_paced(loomlite_pipeline, gps, accelerometer)
 
     for topic in (DERIVED_STEPS, MOTION_EVENTS, REGION_EVENTS):
         expected = comparable(at_once.messages(topic))
