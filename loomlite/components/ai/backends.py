@@ -37,6 +37,7 @@ __all__ = [
     "BackendRegistry",
     "BackendSpec",
     "backend_names",
+    "check_backend",
     "load_backend",
 ]
 
@@ -123,6 +124,16 @@ class BackendRegistry:
                 f"unknown {stage} backend {name!r}; valid names: {valid}",
                 key=f"{stage}.backend",
             ) from None
+
+    def check(self, stage: str, name: str) -> BackendSpec:
+        """Return the spec of a backend whose required modules are installed.
+
+        Nothing is imported. Raises ConfigurationError, as ``load`` does, for
+        an unknown stage or name and for a missing module.
+        """
+        spec = self.spec(stage, name)
+        _check_requirements(spec)
+        return spec
 
     def load(self, stage: str, name: str, **options: object) -> Backend:
         """Import and construct a backend with ``options`` as keyword arguments.
@@ -293,6 +304,11 @@ def load_backend(stage: str, name: str, **options: object) -> Backend: ...
 def load_backend(stage: str, name: str, **options: object) -> Backend:
     """Load a backend from the default registry, as ``BackendRegistry.load`` does."""
     return DEFAULT_REGISTRY.load(stage, name, **options)
+
+
+def check_backend(stage: str, name: str) -> BackendSpec:
+    """Check a backend of the default registry, as ``BackendRegistry.check`` does."""
+    return DEFAULT_REGISTRY.check(stage, name)
 
 
 def backend_names(stage: str) -> tuple[str, ...]:
