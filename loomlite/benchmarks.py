@@ -94,7 +94,8 @@ class BenchmarkResult:
 class Benchmark:
     name: str
     description: str
-    run: Callable[[int, Path], Awaitable[BenchmarkResult]]
+    run: Callable[[int, Path], Awaitable[BenchmarkResult | list[BenchmarkResult]]]
+    """Measures the target; one benchmark may report several results."""
 
 
 async def _alternate(
@@ -275,6 +276,29 @@ async def _phone_day(repeats: int, workdir: Path) -> BenchmarkResult:
     )
 
 
+async def _backends(repeats: int, workdir: Path) -> list[BenchmarkResult]:
+    from loomlite._backend_bench import measure_backends
+
+    speeds, skipped = await anyio.to_thread.run_sync(measure_backends, repeats)
+    skipped_note = f"; skipped: {', '.join(skipped)}" if skipped else ""
+    return [
+        BenchmarkResult(
+            name=f"backend:{speed.stage}/{speed.backend}",
+            description=(
+                f"{speed.stage} backend {speed.backend} on {speed.workload}, "
+                f"median of {repeats} run(s) after one warm-up{skipped_note}"
+            ),
+            unit=speed.unit,
+            subject=speed.value,
+            baseline=None,
+            target=speed.target,
+            higher_is_better=speed.higher_is_better,
+            samples={"subject": speed.samples},
+        )
+        for speed in speeds
+    ]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "broker": Benchmark(
         "broker", "broker publish→consume vs asyncio.Queue", _broker_rate
@@ -291,6 +315,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "phone_day": Benchmark(
         "phone_day", "one simulated phone-day at --speed max", _phone_day
     ),
+    "backends": Benchmark(
+        "backends", "speed of each installed real model backend", _backends
+    ),
 }
 
 
@@ -306,10 +333,11 @@ async def run_benchmarks(
         for name in names:
             benchmark = BENCHMARKS[name]
             logger.info("running benchmark %s", name)
-            result = await benchmark.run(repeats, Path(tmp))
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+            outcome = await benchmark.run(repeats, Path(tmp))
+            for result in outcome if isinstance(outcome, list) else [outcome]:
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
     return results
 
 
