@@ -63,9 +63,9 @@ def _score_json(score: Score) -> dict[str, Any]:
 
 def _render(scores: Sequence[Score], console: Console) -> None:
     table = Table(title="backend evaluation", title_justify="left")
-    table.add_column("stage")
-    table.add_column("backend")
-    table.add_column("metric")
+    table.add_column("stage", no_wrap=True)
+    table.add_column("backend", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     table.add_column("result")
