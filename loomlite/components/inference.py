@@ -1,8 +1,8 @@
 """Backend calls off the event loop, with a timeout and a circuit breaker.
 
 Every ai and enrich stage calls its model backend through an
-``InferenceGuard``. The guard runs the call in a worker thread under the
-stage's capacity limiter, abandons it after the stage's timeout, and counts
+``InferenceGuard``. The guard runs the call in a daemon thread under the
+stage's capacity limiter (asyncio only), abandons it after the stage's timeout, and counts
 failures in a ``CircuitBreaker``. Once the circuit opens, calls fail at once
 with ``CircuitOpenError`` without touching the backend, so the dispatcher
 sends their messages to the stage's error topic and the stage keeps pace with
@@ -17,15 +17,16 @@ still runs, and counts each rejection as a failure.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Generic, TypeVar, TypeVarTuple, Unpack
 
 import anyio
-import anyio.to_thread
 
 from loomlite.errors import LoomliteError
 from loomlite.runtime.statistics import BackendCounters, ComponentCounters
@@ -70,7 +71,7 @@ class BackendTimeoutError(LoomliteError):
         self.backend = backend
         self.timeout = timeout
         super().__init__(
-            f"{stage} backend {backend!r} timed out after {timeout:.1f} s; the "
+            f"{stage} backend {backend!r} timed out after {timeout:g} s; the "
             "call was abandoned and its thread runs on until the backend returns"
         )
 
@@ -246,12 +247,7 @@ class InferenceGuard:
             tracked = _TrackedCall(self, function)
             started = time.perf_counter()
             with anyio.move_on_after(self.timeout) as scope:
-                # The limiter above bounds the threads, so this call needs
-                # none of its own. An abandoned thread runs on, untracked by
-                # anyio, and decrements the abandoned count when it ends.
-                result = await anyio.to_thread.run_sync(
-                    tracked, *args, abandon_on_cancel=True
-                )
+                result = await _run_in_daemon_thread(tracked, *args)
             elapsed = time.perf_counter() - started
             if scope.cancelled_caught:
                 tracked.abandon()
@@ -294,6 +290,40 @@ class InferenceGuard:
     def _thread_finished(self) -> None:
         with self._abandoned_lock:
             self._abandoned -= 1
+
+
+async def _run_in_daemon_thread(
+    function: Callable[[Unpack[_Args]], _T], *args: Unpack[_Args]
+) -> _T:
+    """Run ``function`` in a new daemon thread and await its result.
+
+    anyio's worker threads are not daemon threads, so one that still runs an
+    abandoned call when the event loop closes would keep the process from
+    exiting. A daemon thread ends with the process. Cancelling the caller
+    abandons the call, and the thread drops its result.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def deliver(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def target() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:
+            outcome: Callable[[], None] = partial(future.set_exception, error)
+        else:
+            outcome = partial(future.set_result, result)
+        try:
+            loop.call_soon_threadsafe(deliver, outcome)
+        except RuntimeError:
+            logger.debug("event loop closed before a backend call returned")
+
+    name = getattr(function, "__qualname__", "backend call")
+    threading.Thread(target=target, name=f"inference:{name}", daemon=True).start()
+    return await future
 
 
 class _TrackedCall(Generic[_T]):

@@ -203,7 +203,7 @@ async def test_timeout_abandons_call() -> None:
         finished.set()
         return "late"
 
-    with pytest.raises(BackendTimeoutError, match="timed out after 0.1 s"):
+    with pytest.raises(BackendTimeoutError, match="timed out after 0.05 s"):
         await guard.call(hang)
 
     assert guard.counters.timeouts == 1
