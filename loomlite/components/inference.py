@@ -53,6 +53,10 @@ _T = TypeVar("_T")
 class CircuitOpenError(LoomliteError):
     """Raised instead of calling a backend whose circuit is open."""
 
+    log_traceback = False
+    """The dispatcher logs this error without a traceback, because every
+    record raises it while the circuit is open."""
+
     def __init__(self, stage: str, backend: str, retry_in: float) -> None:
         self.stage = stage
         self.backend = backend
