@@ -107,6 +107,11 @@ class LoopLagMonitor:
                     lag * 1000.0,
                 )
 
+    def reset_max(self) -> None:
+        """Forget the maximum so far, to measure one phase of a run."""
+        self._max = 0.0
+        self._warned_at = _WARN_SECONDS
+
     def snapshot(self) -> LoopLag:
         mean = self._total / self._samples if self._samples else 0.0
         return LoopLag(
