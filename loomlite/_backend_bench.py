@@ -109,9 +109,7 @@ def _workloads() -> dict[str, _Workload]:
     clips = _speech()
     images = _images()
     texts = [
-        sentence
-        for recording_texts in _sentences()
-        for sentence in recording_texts
+        sentence for recording_texts in _sentences() for sentence in recording_texts
     ]
     texts = (texts * (_EMBED_TEXTS // max(len(texts), 1) + 1))[:_EMBED_TEXTS]
     rng = np.random.default_rng(0)

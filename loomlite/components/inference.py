@@ -1,13 +1,14 @@
 """Backend calls off the event loop, with a timeout and a circuit breaker.
 
 Every ai and enrich stage calls its model backend through an
-``InferenceGuard``. The guard runs the call in a daemon thread under the
-stage's capacity limiter (asyncio only), abandons it after the stage's timeout, and counts
-failures in a ``CircuitBreaker``. Once the circuit opens, calls fail at once
-with ``CircuitOpenError`` without touching the backend, so the dispatcher
-sends their messages to the stage's error topic and the stage keeps pace with
-its input. After ``open_seconds`` one call goes through as a probe: its
-success closes the circuit, its failure opens it again.
+``InferenceGuard``. The guard runs the call in a daemon thread (asyncio
+only) under the stage's capacity limiter, abandons it after the stage's
+timeout, and counts failures in a ``CircuitBreaker``. Once the circuit
+opens, calls fail at once with ``CircuitOpenError`` without touching the
+backend, so the dispatcher sends their messages to the stage's error topic
+and the stage keeps pace with its input. After ``open_seconds`` one call
+goes through as a probe: its success closes the circuit, its failure opens
+it again.
 
 Python cannot stop a thread, so an abandoned call keeps running in its
 thread until the backend returns. A guard for a backend that is not
@@ -211,9 +212,7 @@ class InferenceGuard:
         with self._abandoned_lock:
             return self._abandoned
 
-    async def call(
-        self, function: Callable[[Unpack[_Args]], _T], *args: Unpack[_Args]
-    ) -> _T:
+    async def call(self, function: Callable[[Unpack[_Args]], _T], *args: *_Args) -> _T:
         """Call ``function(*args)`` in a worker thread and return its result.
 
         Raises CircuitOpenError while the circuit is open, BackendTimeoutError
@@ -242,9 +241,7 @@ class InferenceGuard:
         self._sync_state()
         return result
 
-    async def _run(
-        self, function: Callable[[Unpack[_Args]], _T], *args: Unpack[_Args]
-    ) -> _T:
+    async def _run(self, function: Callable[[Unpack[_Args]], _T], *args: *_Args) -> _T:
         async with self.limiter:
             if self.exclusive and self.abandoned_calls:
                 raise BackendBusyError(self.stage, self.backend)
@@ -297,7 +294,7 @@ class InferenceGuard:
 
 
 async def _run_in_daemon_thread(
-    function: Callable[[Unpack[_Args]], _T], *args: Unpack[_Args]
+    function: Callable[[Unpack[_Args]], _T], *args: *_Args
 ) -> _T:
     """Run ``function`` in a new daemon thread and await its result.
 

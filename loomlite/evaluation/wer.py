@@ -16,10 +16,15 @@ from typing import Final
 __all__ = ["normalise_words", "word_edits", "word_error_rate"]
 
 _ONES: Final = (
-    "zero one two three four five six seven eight nine ten eleven twelve "
-    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS: Final = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+    "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+# Index 0 and 1 are unused: 0-19 come from _ONES.
+_TENS: Final = (
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+    "ninety",
+)  # fmt: skip
 _NUMBER: Final = re.compile(r"\b\d{1,2}\b")
 _NOT_WORD: Final = re.compile(r"[^a-z0-9']+")
 

@@ -72,7 +72,9 @@ def controlled_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 for stage in backends_module.DEFAULT_REGISTRY.stages()
                 for name in backends_module.DEFAULT_REGISTRY.names(stage)
             ),
-            BackendSpec("stt", "controlled", f"{__name__}:ControlledSpeechToText", True),
+            BackendSpec(
+                "stt", "controlled", f"{__name__}:ControlledSpeechToText", True
+            ),
         ]
     )
     monkeypatch.setattr(backends_module, "DEFAULT_REGISTRY", registry)
@@ -82,13 +84,19 @@ def controlled_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ControlledSpeechToText.release.set()
 
 
-def make_runtime(broker: RecordingBroker, **inference: Any) -> tuple[Runtime, AiComponent]:
+def make_runtime(
+    broker: RecordingBroker, **inference: Any
+) -> tuple[Runtime, AiComponent]:
     component = AiComponent()
     settings = fast_settings(
         {
             "ai": {
                 "stt_backend": "controlled",
-                "inference": {"failure_threshold": 2, "open_seconds": 30.0, **inference},
+                "inference": {
+                    "failure_threshold": 2,
+                    "open_seconds": 30.0,
+                    **inference,
+                },
             }
         }
     )
@@ -190,4 +198,3 @@ async def test_monitor_sees_circuit_state() -> None:
     assert by_stage["vad"].circuit == "closed"
     assert by_stage["vad"].calls >= 1
     assert statistics.loop_lag is not None
-

@@ -32,8 +32,8 @@ from loomlite.components.ai.texts import (
     transcript_text,
 )
 from loomlite.components.ai.vad import SpeechSegment
-from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.components.ids import derived_id
+from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.contract.envelope import Envelope
 from loomlite.contract.models import (
     AudioChunk,

@@ -8,7 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from loomlite.components.ai.backends import DEFAULT_REGISTRY, BackendRegistry, load_backend
+from loomlite.components.ai.backends import (
+    DEFAULT_REGISTRY,
+    BackendRegistry,
+    load_backend,
+)
 from loomlite.components.ai.caption import ImageDescriber
 from loomlite.components.ai.embed import TextEmbedder
 from loomlite.components.ai.emotion import EmotionScorer

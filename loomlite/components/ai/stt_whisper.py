@@ -110,7 +110,7 @@ class WhisperSpeechToText:
             verify_model(directory)
         else:
             directory = Path(model_dir)
-        from faster_whisper import WhisperModel
+        from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
         self.beam_size = beam_size
         self.language = language
@@ -165,9 +165,11 @@ class WhisperSpeechToText:
 
 
 def _resample(signal: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float32]:
-    # NOTE: linear interpolation without an anti-aliasing filter; fine for
-    # speech recorded at 16-48 kHz, whose energy lies mostly below 4 kHz.
+    # NOTE: linear interpolation has no anti-aliasing filter. Speech carries
+    # little energy above 8 kHz, and a 48 kHz copy of a fixture sentence is
+    # still transcribed within 20 % word error rate (see the backend tests).
     count = round(len(signal) * _MODEL_RATE / rate)
     positions = np.arange(count) * (rate / _MODEL_RATE)
     resampled = np.interp(positions, np.arange(len(signal)), signal)
-    return resampled.astype(np.float32)
+    converted: npt.NDArray[np.float32] = resampled.astype(np.float32)
+    return converted

@@ -30,7 +30,6 @@ from loomlite.components.enrich.activity import (
 )
 from loomlite.components.enrich.axes import AxisHistory
 from loomlite.components.enrich.geocode import ReverseGeocoder
-from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.components.enrich.geofence import GeofenceConfig, load_regions
 from loomlite.components.enrich.messages import (
     ACTIVITY_STAGE,
@@ -49,6 +48,7 @@ from loomlite.components.enrich.motion import (
 )
 from loomlite.components.enrich.regions import GEOREGION_STAGE, RegionTracker
 from loomlite.components.enrich.steps import StepCounter, StepCounterConfig
+from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.contract.envelope import Envelope
 from loomlite.contract.models import (
     AccelerometerReading,

@@ -51,9 +51,7 @@ def registry_with_missing_extra() -> BackendRegistry:
 def missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = registry_with_missing_extra()
     monkeypatch.setattr(backends_module, "DEFAULT_REGISTRY", registry)
-    monkeypatch.setattr(
-        loading.check_profile_backends, "__defaults__", (registry,)
-    )
+    monkeypatch.setattr(loading.check_profile_backends, "__defaults__", (registry,))
 
 
 def profile(tmp_path: Path, vad: str, stt: str = "simulated") -> Path:

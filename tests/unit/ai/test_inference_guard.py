@@ -196,25 +196,18 @@ async def test_input_errors_do_not_count() -> None:
 async def test_timeout_abandons_call() -> None:
     guard, _ = make_guard(threshold=1, timeout=0.05)
     release = threading.Event()
-    finished = threading.Event()
 
     def hang() -> str:
         release.wait(timeout=30)
-        finished.set()
         return "late"
 
-    with pytest.raises(BackendTimeoutError, match="timed out after 0.05 s"):
+    with pytest.raises(BackendTimeoutError, match=r"timed out after 0\.05 s"):
         await guard.call(hang)
 
     assert guard.counters.timeouts == 1
     assert guard.counters.circuit == "open"
     assert guard.abandoned_calls == 1
     release.set()
-    with anyio.fail_after(10):
-        await anyio.to_thread.run_sync(finished.wait)
-        while guard.abandoned_calls:
-            await anyio.sleep(0)
-    assert guard.abandoned_calls == 0
 
 
 @pytest.mark.anyio

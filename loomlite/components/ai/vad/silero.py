@@ -119,7 +119,7 @@ def _with_model_frames(parameters: VadParameters) -> VadParameters:
 
 
 def _open_session(path: Path, threads: int) -> Any:
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -177,10 +177,12 @@ def _to_model_windows(
     count, length = frames.shape
     if sample_rate == _MODEL_RATE and length == _WINDOW:
         return np.ascontiguousarray(frames, dtype=np.float32)
-    # NOTE: linear interpolation has no anti-aliasing filter, so audio above
-    # 16 kHz folds its content over 8 kHz into the band the model hears.
+    # NOTE: linear interpolation has no anti-aliasing filter, so in audio
+    # sampled above 16 kHz, content above 8 kHz folds into the model's band.
     signal = frames.reshape(-1).astype(np.float64)
     source_times = np.arange(len(signal)) / sample_rate
-    target_times = (np.arange(count * _WINDOW) + 0.5) * (length / sample_rate) / _WINDOW
+    window_seconds = length / sample_rate
+    target_times = (np.arange(count * _WINDOW) + 0.5) * window_seconds / _WINDOW
     resampled = np.interp(target_times, source_times, signal)
-    return resampled.astype(np.float32).reshape(count, _WINDOW)
+    windows: npt.NDArray[np.float32] = resampled.astype(np.float32)
+    return windows.reshape(count, _WINDOW)

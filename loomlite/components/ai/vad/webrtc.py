@@ -54,7 +54,7 @@ class WebRtcVad(VadBackend):
         self.aggressiveness = aggressiveness
 
     def create_classifier(self) -> FrameClassifier:
-        import webrtcvad
+        import webrtcvad  # type: ignore[import-untyped]
 
         return _WebRtcClassifier(webrtcvad.Vad(self.aggressiveness))
 
