@@ -84,7 +84,7 @@ class SessionReport:
     truth: list[dict[str, Any]] = field(default_factory=list)
     real_seconds: float = 0.0
     loop_lag_max_seconds: float | None = None
-    """Longest event-loop block during the run, in real seconds."""
+    """Maximum event-loop block during the run, in real seconds."""
     backends: list[dict[str, Any]] = field(default_factory=list)
     """Counters and circuit state of each stage's model backend."""
 

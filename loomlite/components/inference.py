@@ -213,7 +213,7 @@ class InferenceGuard:
             return self._abandoned
 
     async def call(self, function: Callable[[Unpack[_Args]], _T], *args: *_Args) -> _T:
-        """Call ``function(*args)`` in a worker thread and return its result.
+        """Call ``function(*args)`` in a daemon thread and return its result.
 
         Raises CircuitOpenError while the circuit is open, BackendTimeoutError
         when the call takes longer than ``timeout``, BackendBusyError for an
@@ -328,7 +328,7 @@ async def _run_in_daemon_thread(
 
 
 class _TrackedCall(Generic[_T]):
-    """A function wrapper that knows whether its caller gave up on it."""
+    """A function wrapper that records whether its caller abandoned it."""
 
     def __init__(self, guard: InferenceGuard, function: Callable[..., _T]) -> None:
         self._guard = guard

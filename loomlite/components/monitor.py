@@ -26,7 +26,7 @@ of ``[time, value]`` pairs, oldest first::
         "errors": 2,                      # records sent to error topics
         "max_lag": 3,                     # the largest total lag of a group
         "max_lag_group": "persist.device.sensor.gps.raw",  # or null
-        "loop_lag_max_seconds": 0.004,    # longest event-loop block, or null
+        "loop_lag_max_seconds": 0.004,    # maximum event-loop block, or null
         "loop_lag_last_seconds": 0.001    # latest event-loop lag, or null
       },
       "topics": {

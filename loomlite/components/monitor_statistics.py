@@ -112,7 +112,7 @@ class MonitorStatistics:
     groups: Mapping[str, GroupLag] = field(default_factory=dict)
     components: Mapping[str, ComponentHealth] = field(default_factory=dict)
     loop_lag_max: float | None = None
-    """Longest event-loop block since the start, in real seconds."""
+    """Maximum event-loop block since the start, in real seconds."""
     loop_lag_last: float | None = None
     """Event-loop lag of the latest measurement, in real seconds."""
 

@@ -49,8 +49,8 @@ FIXTURES: Final = "fixtures/audio"
 VAD_THRESHOLDS: Final[dict[str, float | None]] = {
     "silero": 0.95,
     "energy": 0.90,
-    # WebRTC's model flags the fixtures' white noise as speech, so it has
-    # no target; it is scored to show how far behind it is.
+    # WebRTC marks part of the fixtures' white noise as speech (precision
+    # 0.92), so it has no target and is scored for comparison only.
     "webrtc": None,
     "simulated": None,
 }
@@ -132,11 +132,13 @@ def _score_vad(name: str, recordings: Sequence[SpeechRecording]) -> Score:
     matches = speech_hits = voiced_total = truth_total = frames_total = 0
     details: dict[str, float] = {}
     processed_seconds = 0.0
+
     for recording in recordings:
         inference_started = time.perf_counter()
         vad.process(recording.name, recording.audio, _START)
         vad.flush(recording.name)
         processed_seconds += time.perf_counter() - inference_started
+
         decisions = vad.frame_decisions(recording.name)
         truth = truth_frames(recording.intervals_ms, len(decisions), frame_ms)
         agreement = float(np.mean(decisions == truth))
@@ -146,6 +148,7 @@ def _score_vad(name: str, recordings: Sequence[SpeechRecording]) -> Score:
         voiced_total += int(np.sum(decisions))
         truth_total += int(np.sum(truth))
         frames_total += len(decisions)
+
     audio_seconds = sum(recording.audio.duration_s for recording in recordings)
     details["precision"] = round(speech_hits / max(voiced_total, 1), 4)
     details["recall"] = round(speech_hits / max(truth_total, 1), 4)

@@ -1,8 +1,9 @@
 """Word error rate of transcripts against reference text.
 
-Both sides are normalised the same way before they are compared: lower case,
-numbers from 0 to 99 written out as words ("12" becomes "twelve"), and every
-character other than a letter, a digit or an apostrophe read as a space. The
+Both sides are normalised the same way before they are compared. Text is
+lower-cased and numbers from 0 to 99 are written out as words ("12" becomes
+"twelve"). Every character other than a letter, a digit or an apostrophe
+counts as a space. The
 rate is the word-level Levenshtein distance (substitutions, deletions and
 insertions) divided by the number of reference words.
 """

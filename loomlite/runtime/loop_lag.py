@@ -86,8 +86,8 @@ class LoopLagMonitor:
                 loop.call_soon_threadsafe(callback, time.perf_counter())
             except RuntimeError:
                 return  # the loop is closed
-            # Wait for the answer before the next probe, so a blocked loop
-            # gets one pending callback, not a pile of them.
+            # Wait for the callback to run before the next probe, so a
+            # blocked loop gets one pending callback, not a pile of them.
             while not answered.wait(self.interval):
                 if self._stop.is_set() or loop.is_closed():
                     return

@@ -107,7 +107,7 @@ class BackendStatistics:
     """Counters of one stage's model backend and the state of its circuit.
 
     ``circuit`` is ``closed``, ``open`` or ``half_open``. ``rejected`` counts
-    calls refused while the circuit was open, ``timeouts`` calls abandoned
+    calls rejected while the circuit was open, ``timeouts`` calls abandoned
     after the stage's timeout, and ``busy_seconds`` the real time spent in
     completed calls.
     """

@@ -457,7 +457,7 @@ class AiComponent(Component):
     async def _infer(
         self, stage: str, function: Callable[[Unpack[_Args]], _T], *args: *_Args
     ) -> _T:
-        """Call ``function`` in a worker thread through the stage's guard."""
+        """Call ``function`` in a daemon thread through the stage's guard."""
         return await self._guards[stage].call(function, *args)
 
     def _require_chunks(self) -> ChunkHistory:

@@ -82,8 +82,9 @@ def verify_model(directory: Path) -> None:
 class WhisperSpeechToText:
     """Whisper tiny.en on CTranslate2 with int8 weights on the CPU.
 
-    ``beam_size`` 5 gives a lower word error rate than greedy decoding (1)
-    for about 15 % more time. Audio at another rate than 16 kHz is resampled
+    ``beam_size`` 5 had a lower word error rate than greedy decoding (1) on
+    synthetic speech (13 % against 21 %), for about 15 % more time, in one
+    run on a 2-core CPU. Audio at another rate than 16 kHz is resampled
     by linear interpolation. Word confidences are Whisper's word
     probabilities. ``model_dir`` replaces the packaged weights and skips the
     digest check, for other CTranslate2 Whisper models.
@@ -116,7 +117,7 @@ class WhisperSpeechToText:
         self.language = language
         self.model_dir = directory
         # local_files_only keeps huggingface_hub from looking for the model
-        # online; the folder already holds every file.
+        # online, because the folder already contains every file.
         self._model: Any = WhisperModel(
             str(directory),
             device="cpu",

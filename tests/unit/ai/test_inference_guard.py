@@ -211,7 +211,7 @@ async def test_timeout_abandons_call() -> None:
 
 
 @pytest.mark.anyio
-async def test_exclusive_backend_rejects_while_abandoned_call_runs() -> None:
+async def test_exclusive_backend_busy_after_timeout() -> None:
     guard, _ = make_guard(threshold=5, timeout=0.05, exclusive=True)
     release = threading.Event()
 
@@ -223,7 +223,7 @@ async def test_exclusive_backend_rejects_while_abandoned_call_runs() -> None:
     with pytest.raises(BackendBusyError, match="not thread-safe"):
         await guard.call(succeed)
 
-    # The timeout and the refused call both count as failures.
+    # The timeout and the rejected call both count as failures.
     assert guard.counters.failures == 2
     assert guard.counters.timeouts == 1
     release.set()
