@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio
@@ -19,8 +20,9 @@ from loomlite.components.ai import backends as backends_module
 from loomlite.components.ai.backends import BackendRegistry, BackendSpec
 from loomlite.components.ai.component import INPUT_TOPICS, AiComponent
 from loomlite.components.ai.stt import SimulatedSpeechToText, Transcript
+from loomlite.components.monitor import MonitorComponent
 from loomlite.contract.models import AudioEmotion, ProcessingError, Transcription
-from loomlite.runtime import Runtime
+from loomlite.runtime import Component, Runtime
 from tests.integration.recording import RecordingBroker, fast_settings
 from tests.integration.test_ai_component import (
     AUDIO,
@@ -85,7 +87,10 @@ def controlled_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def make_runtime(
-    broker: RecordingBroker, **inference: Any
+    broker: RecordingBroker,
+    *extra_components: Component,
+    state_dir: Path | None = None,
+    **inference: Any,
 ) -> tuple[Runtime, AiComponent]:
     component = AiComponent()
     settings = fast_settings(
@@ -100,9 +105,11 @@ def make_runtime(
             }
         }
     )
+    if state_dir is not None:
+        settings = settings.model_copy(update={"state_dir": state_dir})
     runtime = Runtime(
         settings,
-        components=[component],
+        components=[component, *extra_components],
         broker=broker,
         clock=broker.clock,
         inputs=INPUT_TOPICS,
@@ -198,3 +205,35 @@ async def test_monitor_sees_circuit_state() -> None:
     assert by_stage["vad"].circuit == "closed"
     assert by_stage["vad"].calls >= 1
     assert statistics.loop_lag is not None
+
+
+@pytest.mark.anyio
+async def test_monitor_shows_lag_of_slow_model(tmp_path: Path) -> None:
+    broker = RecordingBroker(START)
+    monitor = MonitorComponent()
+    runtime, component = make_runtime(
+        broker, monitor, state_dir=tmp_path, stage_timeouts={"stt": 60.0}
+    )
+    utterances = len(speech_truth(SPEECH[0]))
+
+    async with runtime:
+        ControlledSpeechToText.mode = "hang"
+        await runtime.publish(AUDIO, recording_chunk(SPEECH[0], timedelta(0)))
+        with anyio.fail_after(30):
+            while len(broker.published.get(EMOTIONS, [])) < utterances:
+                await runtime.wait_for_activity(timeout=5)
+        slow = await monitor.sample()
+        ControlledSpeechToText.release.set()
+        await runtime.run_until_idle(timeout=30)
+        caught_up = await monitor.sample()
+
+    # The first segment is in the hung call, the others wait behind it.
+    assert slow.groups["ai.stt"].lag == utterances
+    assert slow.groups["ai.emotion"].lag == 0
+    assert slow.components["ai"].in_flight >= 1
+    assert caught_up.groups["ai.stt"].lag == 0
+    stt = next(b for b in caught_up.components["ai"].backends if b.stage == "stt")
+    assert stt.calls == utterances
+    assert stt.max_call_seconds > 0
+    assert caught_up.loop_lag_max is not None
+    assert component.guards["stt"].counters.timeouts == 0
