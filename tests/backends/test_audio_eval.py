@@ -23,6 +23,8 @@ def scores() -> dict[tuple[str, str], Score]:
     return {(score.stage, score.backend): score for score in results}
 
 
+# Scoring Whisper on the three recordings takes 15-25 s on 2 busy cores.
+@pytest.mark.timeout(300)
 def test_silero_frame_agreement_reaches_target(
     scores: dict[tuple[str, str], Score],
 ) -> None:

@@ -56,6 +56,7 @@ def spoken_sentences(start: datetime, end: datetime) -> list[str]:
     return heard
 
 
+@pytest.mark.timeout(600)
 def test_up_real_models_transcribes_demo(tmp_path: Path) -> None:
     environment = {
         **os.environ,
@@ -109,6 +110,7 @@ def test_up_real_models_transcribes_demo(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.timeout(300)
 async def test_loop_lag_stays_low_during_inference() -> None:
     broker = RecordingBroker(START)
     settings = load_settings(
