@@ -121,7 +121,6 @@ def evaluate_command(
     rate, OCR character accuracy and the other stages' metrics. Exits with
     status 1 when a score misses its target.
     """
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         scores = run_evaluations(stages, backends or None)
     except ConfigurationError as error:

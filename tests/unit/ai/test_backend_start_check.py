@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -116,7 +118,17 @@ def test_session_fails_before_anything_runs(tmp_path: Path) -> None:
     assert not state_dir.exists()
 
 
-@pytest.mark.usefixtures("missing_extra")
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo the logging setup that the ``up`` command installs in-process."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("missing_extra", "restore_logging")
 def test_up_prints_install_command(tmp_path: Path) -> None:
     path = profile(tmp_path, "absent-vad")
 
