@@ -1,21 +1,21 @@
-"""Event-loop lag: how long a callback waits for a blocked event loop.
+"""Event-loop lag: how late a timer callback runs on a blocked event loop.
 
-A daemon thread schedules a callback on the loop every ``interval`` real
-seconds with ``call_soon_threadsafe`` and the callback records how long it
-waited. The wait is time in which the loop ran something else without
-yielding, such as a model call that was not moved to a thread. The maximum
-since the start is the figure that ``loomlite up`` prints.
+A timer callback is scheduled every ``interval`` real seconds with
+``loop.call_later`` and records how much later than its due time it ran.
+The delay is time in which the loop ran something else without yielding,
+such as a model call that was not moved to a thread. The maximum since the
+start is the figure that ``loomlite up`` prints.
 
-The probe is a plain callback, not a task, so ``anyio.wait_all_tasks_blocked``
-and the virtual-time driver, which look at tasks only, do not see it.
+The probe is a plain timer callback: no task and no thread. So
+``anyio.wait_all_tasks_blocked`` and the virtual-time driver, which look at
+tasks and ready callbacks only, do not wait for it, and it never wakes the
+loop from another thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 from dataclasses import dataclass
 
 __all__ = ["LoopLag", "LoopLagMonitor"]
@@ -51,46 +51,35 @@ class LoopLagMonitor:
         self._last = 0.0
         self._total = 0.0
         self._warned_at = _WARN_SECONDS
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         """Start measuring the event loop that runs the caller."""
-        if self._thread is not None:
+        if self._loop is not None:
             return
-        loop = asyncio.get_running_loop()
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._probe, args=(loop,), name="loop-lag", daemon=True
-        )
-        self._thread.start()
+        self._loop = asyncio.get_running_loop()
+        self._schedule()
 
     def stop(self) -> None:
         """Stop measuring. The measurements so far stay readable."""
-        thread, self._thread = self._thread, None
-        if thread is None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self._loop = None
+
+    def _schedule(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
-        self._stop.set()
-        thread.join(timeout=1.0)
+        due = loop.time() + self.interval
+        self._timer = loop.call_at(due, self._fire, due)
 
-    def _probe(self, loop: asyncio.AbstractEventLoop) -> None:
-        answered = threading.Event()
-
-        def callback(sent: float) -> None:
-            self.record(time.perf_counter() - sent)
-            answered.set()
-
-        while not self._stop.wait(self.interval):
-            answered.clear()
-            try:
-                loop.call_soon_threadsafe(callback, time.perf_counter())
-            except RuntimeError:
-                return  # the loop is closed
-            # Wait for the callback to run before the next probe, so a
-            # blocked loop gets one pending callback, not a pile of them.
-            while not answered.wait(self.interval):
-                if self._stop.is_set() or loop.is_closed():
-                    return
+    def _fire(self, due: float) -> None:
+        if self._loop is None:
+            return
+        self.record(self._loop.time() - due)
+        self._schedule()
 
     def record(self, lag: float) -> None:
         """Add one measurement of ``lag`` seconds; negative values count as 0."""
