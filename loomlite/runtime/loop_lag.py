@@ -1,7 +1,7 @@
 """Event-loop lag: how late a timer callback runs on a blocked event loop.
 
 A timer callback is scheduled every ``interval`` real seconds with
-``loop.call_later`` and records how much later than its due time it ran.
+``loop.call_at`` and records how much later than its due time it ran.
 The delay is time in which the loop ran something else without yielding,
 such as a model call that was not moved to a thread. The maximum since the
 start is the figure that ``loomlite up`` prints.
