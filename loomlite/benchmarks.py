@@ -95,7 +95,8 @@ class BenchmarkResult:
 class Benchmark:
     name: str
     description: str
-    run: Callable[[int, Path], Awaitable[BenchmarkResult]]
+    run: Callable[[int, Path], Awaitable[BenchmarkResult | list[BenchmarkResult]]]
+    """Measures the target; one benchmark may report several results."""
 
 
 async def _alternate(
@@ -315,6 +316,27 @@ async def _http(repeats: int, workdir: Path) -> BenchmarkResult:
             "p99_ms": [run.percentile_ms(0.99) for run in subject],
         },
     )
+async def _backends(repeats: int, workdir: Path) -> list[BenchmarkResult]:
+    from loomlite._backend_bench import measure_backends
+
+    speeds, skipped = await anyio.to_thread.run_sync(measure_backends, repeats)
+    skipped_note = f"; skipped: {', '.join(skipped)}" if skipped else ""
+    return [
+        BenchmarkResult(
+            name=f"backend:{speed.stage}/{speed.backend}",
+            description=(
+                f"{speed.stage} backend {speed.backend} on {speed.workload}, "
+                f"median of {repeats} run(s) after one warm-up{skipped_note}"
+            ),
+            unit=speed.unit,
+            subject=speed.value,
+            baseline=None,
+            target=speed.target,
+            higher_is_better=speed.higher_is_better,
+            samples={"subject": speed.samples},
+        )
+        for speed in speeds
+    ]
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -336,6 +358,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "http": Benchmark(
         "http", "10,000 GPS posts to the HTTP gateway vs a bare route", _http
     ),
+    "backends": Benchmark(
+        "backends", "speed of each installed real model backend", _backends
+    ),
 }
 
 
@@ -351,10 +376,11 @@ async def run_benchmarks(
         for name in names:
             benchmark = BENCHMARKS[name]
             logger.info("running benchmark %s", name)
-            result = await benchmark.run(repeats, Path(tmp))
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+            outcome = await benchmark.run(repeats, Path(tmp))
+            for result in outcome if isinstance(outcome, list) else [outcome]:
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
     return results
 
 

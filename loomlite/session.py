@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from loomlite.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from loomlite.components.ai.component import AiComponent
+from loomlite.components.ai.loading import check_profile_backends
 from loomlite.components.enrich.component import EnrichComponent
 from loomlite.components.external.component import ExternalComponent
 from loomlite.components.ingest import IngestComponent
@@ -46,6 +47,7 @@ from loomlite.sink import build_metadata, create_engine, migrate
 from simulators.base import Simulator
 from simulators.config import DesktopConfig, PhoneConfig
 from simulators.desktop import DesktopSimulator
+from simulators.media import SPEECH_RECORDINGS, load_speech
 from simulators.phone import PhoneSimulator
 from simulators.scenario import PhoneScenario
 
@@ -81,6 +83,10 @@ class SessionReport:
     visits: list[VisitScore] = field(default_factory=list)
     truth: list[dict[str, Any]] = field(default_factory=list)
     real_seconds: float = 0.0
+    loop_lag_max_seconds: float | None = None
+    """Maximum event-loop block during the run, in real seconds."""
+    backends: list[dict[str, Any]] = field(default_factory=list)
+    """Counters and circuit state of each stage's model backend."""
 
     @property
     def total_errors(self) -> int:
@@ -92,6 +98,10 @@ class SessionReport:
             "end": self.end.isoformat(),
             "database": self.database,
             "real_seconds": round(self.real_seconds, 3),
+            "loop_lag_max_seconds": None
+            if self.loop_lag_max_seconds is None
+            else round(self.loop_lag_max_seconds, 6),
+            "backends": self.backends,
             "messages": self.messages,
             "rows": self.rows,
             "rows_written": self.rows_written,
@@ -237,6 +247,32 @@ def _messages_per_topic(statistics: RuntimeStatistics) -> dict[str, int]:
     return {name: count for name, count in sorted(counts.items()) if count}
 
 
+def _load_speech_fixtures() -> None:
+    for name in SPEECH_RECORDINGS:
+        load_speech(name)
+
+
+def _backends(statistics: RuntimeStatistics) -> list[dict[str, Any]]:
+    rows = []
+    for component in statistics.components.values():
+        for backend in component.backends:
+            rows.append(
+                {
+                    "component": component.name,
+                    "stage": backend.stage,
+                    "backend": backend.backend,
+                    "circuit": backend.circuit,
+                    "calls": backend.calls,
+                    "failures": backend.failures,
+                    "timeouts": backend.timeouts,
+                    "rejected": backend.rejected,
+                    "busy_seconds": round(backend.busy_seconds, 3),
+                    "max_call_seconds": round(backend.max_call_seconds, 3),
+                }
+            )
+    return rows
+
+
 def _errors(messages: Mapping[str, int]) -> dict[str, int]:
     error_topics = {spec.name for spec in CATALOG.by_kind(TopicKind.ERROR)}
     return {name: count for name, count in messages.items() if name in error_topics}
@@ -251,6 +287,8 @@ async def run_session(
 ) -> SessionReport:
     """Run the pipeline of ``settings`` and return what it produced.
 
+    Raises ConfigurationError before anything starts when a backend that
+    the settings name is unknown or its extra is not installed.
     ``virtual`` runs on a ManualClock driven as fast as the pipeline goes.
     ``settings.duration`` bounds the run in event time; without it the run
     lasts until ``stop`` is set. ``on_start`` receives the running runtime,
@@ -259,6 +297,9 @@ async def run_session(
     stop = stop or anyio.Event()
     if settings.duration is None and virtual:
         raise ValueError("a run at --speed max needs a duration")
+    # Before anything runs: a backend whose extra is missing would otherwise
+    # fail only when its component starts, over and over as it restarts.
+    check_profile_backends(settings)
     started = anyio.current_time()
     clock = session_clock(settings, virtual=virtual)
     start = clock.now()
@@ -268,6 +309,9 @@ async def run_session(
     logger.info("preparing database %s", settings.db_url)
     await migrate.upgrade(settings.db_url)
 
+    # The simulators decode the speech fixtures when they plan a day. That
+    # takes 0.1-0.3 s of CPU, so it runs here in a thread, not on the loop.
+    await anyio.to_thread.run_sync(_load_speech_fixtures)
     _, devices = build_devices(settings, start)
     ingest = IngestComponent(devices, until=until, http=settings.http.enabled)
     producers = [ingest, AiComponent(), EnrichComponent(), ExternalComponent()]
@@ -303,6 +347,9 @@ async def run_session(
         report.end = clock.now()
         report.messages = _messages_per_topic(statistics)
         report.errors = _errors(report.messages)
+        report.backends = _backends(statistics)
+        if statistics.loop_lag is not None:
+            report.loop_lag_max_seconds = statistics.loop_lag.max_seconds
         if sink is not None:
             report.rows_written = dict(sink.rows_written)
         await runtime.stop()

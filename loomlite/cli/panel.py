@@ -128,6 +128,11 @@ def render_summary(report: SessionReport, console: Console) -> None:
         f"event time {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC "
         f"in {report.real_seconds:.1f} s real time; database {report.database}"
     )
+    if report.loop_lag_max_seconds is not None:
+        console.print(
+            "event loop blocked for at most "
+            f"{report.loop_lag_max_seconds * 1000:.1f} ms"
+        )
 
     messages = Table(title="messages per topic", title_justify="left")
     messages.add_column("topic")
@@ -156,6 +161,8 @@ def render_summary(report: SessionReport, console: Console) -> None:
     else:
         console.print("errors: none")
 
+    _render_backends(report, console)
+
     scores = Table(title="ground-truth scores", title_justify="left")
     scores.add_column("device")
     scores.add_column("steps derived / taken", justify="right")
@@ -173,3 +180,28 @@ def render_summary(report: SessionReport, console: Console) -> None:
             "-" if visit is None else str(len(visit.spurious)),
         )
     console.print(scores)
+
+
+def _render_backends(report: SessionReport, console: Console) -> None:
+    real = [row for row in report.backends if row["calls"] or row["failures"]]
+    if not real:
+        return
+    table = Table(title="model backends", title_justify="left")
+    for column in ("stage", "backend", "circuit"):
+        table.add_column(column)
+    for column in ("calls", "failures", "timeouts", "rejected", "busy s", "max call s"):
+        table.add_column(column, justify="right")
+    for row in real:
+        circuit = row["circuit"]
+        table.add_row(
+            row["stage"],
+            row["backend"],
+            Text(circuit, style="green" if circuit == "closed" else "red"),
+            f"{row['calls']:,}",
+            f"{row['failures']:,}",
+            f"{row['timeouts']:,}",
+            f"{row['rejected']:,}",
+            f"{row['busy_seconds']:.2f}",
+            f"{row['max_call_seconds']:.3f}",
+        )
+    console.print(table)

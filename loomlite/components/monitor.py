@@ -25,7 +25,9 @@ of ``[time, value]`` pairs, oldest first::
         "rows_written": 1200,             # null when no sink is attached
         "errors": 2,                      # records sent to error topics
         "max_lag": 3,                     # the largest total lag of a group
-        "max_lag_group": "persist.device.sensor.gps.raw"   # or null
+        "max_lag_group": "persist.device.sensor.gps.raw",  # or null
+        "loop_lag_max_seconds": 0.004,    # maximum event-loop block, or null
+        "loop_lag_last_seconds": 0.001    # latest event-loop lag, or null
       },
       "topics": {
         "<topic>": {
@@ -51,6 +53,12 @@ of ``[time, value]`` pairs, oldest first::
           "messages_out": 640, "errors": 0, "in_flight": 0,
           "handler_seconds": {"p50": 0.0004, "p95": 0.001, "p99": 0.002},
           "last_error": null,
+          "backends": {                   # the model backend of each stage
+            "<stage>": {"backend": "silero", "circuit": "closed", "calls": 40,
+                        "failures": 0, "timeouts": 0, "rejected": 0,
+                        "circuit_opened": 0, "busy_seconds": 0.3,
+                        "max_call_seconds": 0.02, "last_error": null}
+          },
           "history": {"messages_in": [[t, v], ...], "messages_out": [...],
                       "errors": [...]}
         }
@@ -88,6 +96,7 @@ from loomlite.components.monitor_statistics import (
     TopicHealth,
 )
 from loomlite.runtime.component import Component
+from loomlite.runtime.loop_lag import LoopLag
 from loomlite.runtime.settings import MonitorSettings
 from loomlite.runtime.statistics import ComponentStatistics
 
@@ -141,6 +150,7 @@ class _Sample:
     components: Mapping[str, ComponentStatistics]
     rates: dict[str, float]
     rows_written: int | None
+    loop_lag: LoopLag | None = None
 
 
 class MonitorComponent(Component):
@@ -227,6 +237,7 @@ class MonitorComponent(Component):
                 max_lag_group=None,
             )
         groups = self._groups(sample)
+        lag = sample.loop_lag
         max_lag_group = max(groups.values(), key=lambda g: g.lag, default=None)
         return MonitorStatistics(
             taken_at=sample.taken_at,
@@ -242,6 +253,8 @@ class MonitorComponent(Component):
             topics=self._topics(sample),
             groups=groups,
             components=self._components(sample),
+            loop_lag_max=None if lag is None else lag.max_seconds,
+            loop_lag_last=None if lag is None else lag.last_seconds,
         )
 
     # -- sampling -----------------------------------------------------------
@@ -254,8 +267,9 @@ class MonitorComponent(Component):
             state: str | None = runtime.state.value
             broker = runtime.broker
             components = runtime.components
+            loop_lag = runtime.loop_lag
         else:
-            state, components = None, {}
+            state, components, loop_lag = None, {}, None
             running = context.broker.state is BrokerState.RUNNING
             broker = context.broker.statistics() if running else None
         now = time.monotonic()
@@ -268,6 +282,7 @@ class MonitorComponent(Component):
             components=components,
             rates=self._rates(broker, now),
             rows_written=self._rows_written(),
+            loop_lag=loop_lag,
         )
 
     def _rates(self, broker: BrokerStatistics | None, now: float) -> dict[str, float]:
@@ -386,6 +401,7 @@ class MonitorComponent(Component):
                 messages_in_history=histories.get(("in", name)),
                 messages_out_history=histories.get(("out", name)),
                 errors_history=histories.get(("errors", name)),
+                backends=stats.backends,
             )
             for name, stats in sample.components.items()
         }

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from loomlite.runtime.statistics import BackendStatistics
+
 __all__ = [
     "FORMAT_VERSION",
     "ComponentHealth",
@@ -83,6 +85,8 @@ class ComponentHealth:
     messages_in_history: tuple[Point, ...]
     messages_out_history: tuple[Point, ...]
     errors_history: tuple[Point, ...]
+    backends: tuple[BackendStatistics, ...] = ()
+    """The model backend of each stage, with its circuit state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,10 @@ class MonitorStatistics:
     topics: Mapping[str, TopicHealth] = field(default_factory=dict)
     groups: Mapping[str, GroupLag] = field(default_factory=dict)
     components: Mapping[str, ComponentHealth] = field(default_factory=dict)
+    loop_lag_max: float | None = None
+    """Maximum event-loop block since the start, in real seconds."""
+    loop_lag_last: float | None = None
+    """Event-loop lag of the latest measurement, in real seconds."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the snapshot as the JSON object ``statistics.json`` holds."""
@@ -125,6 +133,8 @@ class MonitorStatistics:
                 "errors": self.errors,
                 "max_lag": self.max_lag,
                 "max_lag_group": self.max_lag_group,
+                "loop_lag_max_seconds": self.loop_lag_max,
+                "loop_lag_last_seconds": self.loop_lag_last,
             },
             "topics": {name: _topic_json(topic) for name, topic in self.topics.items()},
             "groups": {name: _group_json(group) for name, group in self.groups.items()},
@@ -184,9 +194,27 @@ def _component_json(health: ComponentHealth) -> dict[str, Any]:
             "p99": health.handler_p99,
         },
         "last_error": health.last_error,
+        "backends": {
+            backend.stage: _backend_json(backend) for backend in health.backends
+        },
         "history": {
             "messages_in": _points(health.messages_in_history),
             "messages_out": _points(health.messages_out_history),
             "errors": _points(health.errors_history),
         },
+    }
+
+
+def _backend_json(backend: BackendStatistics) -> dict[str, Any]:
+    return {
+        "backend": backend.backend,
+        "circuit": backend.circuit,
+        "calls": backend.calls,
+        "failures": backend.failures,
+        "timeouts": backend.timeouts,
+        "rejected": backend.rejected,
+        "circuit_opened": backend.circuit_opened,
+        "busy_seconds": round(backend.busy_seconds, 6),
+        "max_call_seconds": round(backend.max_call_seconds, 6),
+        "last_error": backend.last_error,
     }

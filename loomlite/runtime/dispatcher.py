@@ -355,7 +355,9 @@ class Dispatcher:
             record.offset,
             count,
             route.error_topic,
-            exc_info=error,
+            # An error class with ``log_traceback = False`` (an open circuit)
+            # repeats for every record, and its cause was logged when it began.
+            exc_info=error if getattr(error, "log_traceback", True) else None,
             extra=extra,
         )
 

@@ -30,6 +30,7 @@ from loomlite.runtime.activity import Activity
 from loomlite.runtime.codec import Codec, ContractCodec
 from loomlite.runtime.component import Component
 from loomlite.runtime.context import ComponentContext
+from loomlite.runtime.loop_lag import LoopLag, LoopLagMonitor
 from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.settings import LoomliteSettings
 from loomlite.runtime.statistics import (
@@ -74,6 +75,8 @@ class RuntimeStatistics:
     state: RuntimeState
     broker: BrokerStatistics | None
     components: Mapping[str, ComponentStatistics]
+    loop_lag: LoopLag | None = None
+    """Event-loop lag since the start, or None before the runtime runs."""
 
 
 def create_clock(settings: LoomliteSettings) -> Clock:
@@ -141,6 +144,7 @@ class Runtime:
         self._activity = Activity()
         self._state = RuntimeState.CREATED
         self._stopped = anyio.Event()
+        self.loop_lag = LoopLagMonitor()
 
     def _enabled(self, components: Iterable[Component]) -> tuple[Component, ...]:
         enabled = []
@@ -253,6 +257,7 @@ class Runtime:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         await self._task_group.start(self._supervisor.run)
+        self.loop_lag.start()
 
     async def _create_topics(self, broker: Broker, catalog: Catalog) -> None:
         for spec in catalog:
@@ -339,6 +344,7 @@ class Runtime:
         with anyio.move_on_after(timeout, shield=True) as deadline:
             if self._supervisor is not None:
                 await self._supervisor.stop()
+            self.loop_lag.stop()
             await self._close_sink()
             if self._broker is not None:
                 await self._broker.close()
@@ -385,8 +391,13 @@ class Runtime:
         if self._broker is not None and self._broker.state is BrokerState.RUNNING:
             broker = self._broker.statistics()
         components = {} if self._supervisor is None else self._supervisor.statistics()
+        started = self._state is not RuntimeState.CREATED
+        loop_lag = self.loop_lag.snapshot() if started else None
         return RuntimeStatistics(
-            state=self._state, broker=broker, components=components
+            state=self._state,
+            broker=broker,
+            components=components,
+            loop_lag=loop_lag,
         )
 
     async def run_until_idle(self, timeout: float = 10.0) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "FetcherSettings",
     "GeofenceRegionSettings",
     "HttpSettings",
+    "InferenceSettings",
     "IngestSettings",
     "LoomliteSettings",
     "MonitorSettings",
@@ -86,6 +87,51 @@ class HttpSettings(_Section):
     )
 
 
+class InferenceSettings(_Section):
+    """Timeout and circuit breaker of the model backend of each stage.
+
+    Every duration is in real seconds. A backend call that raises or runs
+    longer than its timeout counts as a failure. ``failure_threshold``
+    failures in a row open the stage's circuit: its messages then go straight
+    to the stage's error topic. After ``open_seconds`` one message is let
+    through as a probe, and its success closes the circuit again.
+    """
+
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Real seconds one backend call may take before it is abandoned.",
+    )
+    stage_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description="Timeouts per stage that replace 'timeout', e.g. {stt = 120.0}.",
+    )
+    failure_threshold: int = Field(
+        default=5,
+        ge=1,
+        description="Failures or timeouts in a row that open a stage's circuit.",
+    )
+    open_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Real seconds an open circuit rejects calls before a probe.",
+    )
+
+    @field_validator("stage_timeouts")
+    @classmethod
+    def _check_timeouts(cls, value: dict[str, float]) -> dict[str, float]:
+        for stage, seconds in value.items():
+            if not seconds > 0:
+                raise ValueError(
+                    f"timeout of stage {stage!r} must be positive, got {seconds!r}"
+                )
+        return value
+
+    def timeout_of(self, stage: str) -> float:
+        """Return the timeout of ``stage`` in real seconds."""
+        return self.stage_timeouts.get(stage, self.timeout)
+
+
 # Stage names of the backend registry whose options AiSettings.backend_options sets.
 _AI_BACKEND_STAGES = ("vad", "stt", "emotion", "ocr", "caption", "embed")
 
@@ -100,10 +146,11 @@ class AiSettings(ComponentSettings):
     # NOTE: the ai component does not read ``backend``. The *_backend options
     # below choose the backend of each stage.
     backend: Literal["simulated", "real"] = "simulated"
-    vad_backend: Literal["energy", "simulated"] = Field(
+    vad_backend: str = Field(
         default="energy",
-        description="Voice-activity detector: 'energy' (signal processing) or "
-        "'simulated' (level threshold with hashed scores).",
+        description="Voice-activity detector: 'energy' (signal processing), "
+        "'silero' (Silero ONNX model), 'webrtc' (WebRTC VAD) or 'simulated' "
+        "(level threshold with hashed scores).",
     )
     stt_backend: str = Field(default="simulated", description="Speech-to-text.")
     emotion_backend: str = Field(
@@ -125,6 +172,7 @@ class AiSettings(ComponentSettings):
         le=64,
         description="Worker threads that each stage may run inference in at once.",
     )
+    inference: InferenceSettings = InferenceSettings()
 
     @field_validator("backend_options")
     @classmethod
@@ -165,6 +213,7 @@ class EnrichSettings(ComponentSettings):
     geocode_options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword options of the geocoder."
     )
+    inference: InferenceSettings = InferenceSettings()
     regions: tuple[GeofenceRegionSettings, ...] = Field(
         default=(), description="Regions whose entries and exits are detected."
     )

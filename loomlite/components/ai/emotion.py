@@ -28,6 +28,7 @@ __all__ = [
     "EmotionScorer",
     "EmotionScores",
     "ProsodyEmotionScorer",
+    "ProsodyHeuristicScorer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,19 @@ class ProsodyEmotionScorer:
         scores = {label: 0.0 for label in EMOTION_LABELS}
         scores["neutral"] = 1.0
         return EmotionScores(scores, arousal=0.0, valence=0.0, method=self.name)
+
+
+class ProsodyHeuristicScorer(ProsodyEmotionScorer):
+    """The prosody heuristic under the name that real-model profiles choose.
+
+    No pip package ships speech-emotion weights that run offline, so this is
+    the emotion backend beside real VAD and STT models. It measures the
+    real audio but maps it to labels with hand-set weights, and its accuracy
+    is unmeasured.
+    """
+
+    name = "prosody-heuristic"
+    simulated = False
 
 
 def _measure(

@@ -8,7 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from loomlite.components.ai.backends import load_backend
+from loomlite.components.ai.backends import (
+    DEFAULT_REGISTRY,
+    BackendRegistry,
+    load_backend,
+)
 from loomlite.components.ai.caption import ImageDescriber
 from loomlite.components.ai.embed import TextEmbedder
 from loomlite.components.ai.emotion import EmotionScorer
@@ -16,9 +20,9 @@ from loomlite.components.ai.ocr import TextRecognizer
 from loomlite.components.ai.stt import SpeechToText
 from loomlite.components.ai.vad import EnergyParameters, VadBackend, VadParameters
 from loomlite.errors import ConfigurationError
-from loomlite.runtime.settings import AiSettings
+from loomlite.runtime.settings import AiSettings, LoomliteSettings
 
-__all__ = ["AiBackends", "load_ai_backends", "vad_options"]
+__all__ = ["AiBackends", "check_profile_backends", "load_ai_backends", "vad_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,47 @@ def load_ai_backends(settings: AiSettings) -> AiBackends:
         embed=load_backend("embed", settings.embed_backend, **options.get("embed", {})),
     )
     return backends
+
+
+def check_profile_backends(
+    settings: LoomliteSettings, registry: BackendRegistry = DEFAULT_REGISTRY
+) -> None:
+    """Check that every backend the settings name exists and is installed.
+
+    Covers the ai stages and the enrich geocoder, of enabled components only.
+    Nothing is imported or loaded, so this is fast enough to run before a
+    session starts. Raises one ConfigurationError that lists every problem,
+    each with the pip command that fixes it.
+    """
+    components = settings.components
+    chosen: list[tuple[str, str]] = []
+    if components.ai.enabled:
+        ai = components.ai
+        chosen += [
+            ("vad", ai.vad_backend),
+            ("stt", ai.stt_backend),
+            ("emotion", ai.emotion_backend),
+            ("ocr", ai.ocr_backend),
+            ("caption", ai.caption_backend),
+            ("embed", ai.embed_backend),
+        ]
+    if components.enrich.enabled:
+        chosen.append(("geocode", components.enrich.geocode_backend))
+
+    problems: list[ConfigurationError] = []
+    for stage, name in chosen:
+        try:
+            registry.check(stage, name)
+        except ConfigurationError as error:
+            problems.append(error)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "; ".join(str(problem) for problem in problems)
+        raise ConfigurationError(
+            f"{len(problems)} backends cannot start: {listed}",
+            key=problems[0].key,
+        )
 
 
 def vad_options(backend: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from loomlite.components.enrich.motion import (
 )
 from loomlite.components.enrich.regions import GEOREGION_STAGE, RegionTracker
 from loomlite.components.enrich.steps import StepCounter, StepCounterConfig
+from loomlite.components.inference import InferenceGuard, create_guard
 from loomlite.contract.envelope import Envelope
 from loomlite.contract.models import (
     AccelerometerReading,
@@ -88,7 +89,7 @@ class EnrichComponent(Component):
 
     def __init__(self) -> None:
         self._geocoder: ReverseGeocoder | None = None
-        self._geocoder_limiter = anyio.CapacityLimiter(1)
+        self._geocoder_guard: InferenceGuard | None = None
         self._steps_config = StepCounterConfig()
         self._motion_config = MotionDetectorConfig()
         self._activity_config = ActivityConfig()
@@ -108,6 +109,13 @@ class EnrichComponent(Component):
         """
         settings = self.context.settings.components.enrich
         self._geocoder = await anyio.to_thread.run_sync(_load_geocoder, settings)
+        self._geocoder_guard = create_guard(
+            GEOCODING_STAGE,
+            self._geocoder.name,
+            settings.inference,
+            self.context.counters,
+            input_errors=(ValueError,),
+        )
         self._steps_config = _parse(StepCounterConfig, settings.steps, "steps")
         self._motion_config = _parse(MotionDetectorConfig, settings.motion, "motion")
         self._activity_config = _parse(ActivityConfig, settings.activity, "activity")
@@ -179,9 +187,9 @@ class EnrichComponent(Component):
         """Publish the place of each fix. Fixes without a known place are skipped."""
         geocoder = self._require_geocoder()
         coordinates = [(fix.latitude, fix.longitude) for fix in messages]
-        places = await anyio.to_thread.run_sync(
-            geocoder.lookup_many, coordinates, limiter=self._geocoder_limiter
-        )
+        guard = self._geocoder_guard
+        assert guard is not None, "setup creates the guard with the geocoder"
+        places = await guard.call(geocoder.lookup_many, coordinates)
         now = context.clock.now()
         for fix, place in zip(messages, places, strict=True):
             if place is None:

@@ -48,10 +48,10 @@ def test_registry_lists_every_stage() -> None:
 
 
 def test_registry_lists_names_per_stage() -> None:
-    assert backend_names("stt") == ("simulated",)
-    assert backend_names("emotion") == ("simulated-prosody",)
+    assert backend_names("stt") == ("faster-whisper", "simulated")
+    assert backend_names("emotion") == ("prosody-heuristic", "simulated-prosody")
     assert backend_names("geocode") == ("reverse-geocoder", "simulated-places")
-    assert backend_names("vad") == ("energy", "simulated")
+    assert backend_names("vad") == ("energy", "silero", "simulated", "webrtc")
 
 
 def test_unknown_stage_lists_valid_stages() -> None:
@@ -67,11 +67,11 @@ def test_unknown_stage_lists_valid_stages() -> None:
 
 def test_unknown_name_lists_valid_names() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        load_backend("vad", "silero")
+        load_backend("vad", "cobra")
 
     message = str(caught.value)
-    assert "'silero'" in message
-    assert "energy, simulated" in message
+    assert "'cobra'" in message
+    assert "energy, silero, simulated, webrtc" in message
     assert caught.value.key == "vad.backend"
 
 
