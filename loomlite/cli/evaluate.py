@@ -66,11 +66,11 @@ def _render(scores: Sequence[Score], console: Console) -> None:
     table.add_column("stage", no_wrap=True)
     table.add_column("backend", no_wrap=True)
     table.add_column("metric", no_wrap=True)
-    table.add_column("value", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("result")
-    table.add_column("items", justify="right")
-    table.add_column("seconds", justify="right")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("target", justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("seconds", justify="right", no_wrap=True)
     for score in scores:
         if score.threshold is None:
             target = "-"
@@ -133,7 +133,12 @@ def evaluate_command(
     if as_json:
         click.echo(json.dumps([_score_json(score) for score in scores], indent=2))
     else:
-        _render(scores, Console())
+        console = Console()
+        if not console.is_terminal:
+            # A pipe or file gets rich's default 80 columns, which would fold
+            # every row of the table; its full width is about 110.
+            console = Console(width=120)
+        _render(scores, console)
     failed = [score for score in scores if score.passed is False]
     if failed:
         names = ", ".join(f"{score.stage}/{score.backend}" for score in failed)
