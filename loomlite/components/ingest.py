@@ -169,5 +169,7 @@ class IngestComponent(Component):
     async def _emit(self, topic: str, payload: dict[str, Any]) -> None:
         # The intake logs a rejected payload and puts it on the ingest error
         # topic; the simulator goes on with its next payload.
-        with contextlib.suppress(MessageValidationError):
+        # A durable broker commits each publish on a worker thread; the busy
+        # mark keeps a virtual-time run from moving the clock meanwhile.
+        with contextlib.suppress(MessageValidationError), self.context.busy():
             await self.intake.submit(topic, payload)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,20 @@ class ComponentContext:
         self._publishes = dict(publishes)
         self._encoder = encoder
         self._base_logger = logger
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark work in progress outside any handler, such as a fetch cycle.
+
+        While such a block is open the runtime is not quiescent, so a
+        virtual-time run does not move its clock while the work waits on a
+        worker thread (a database call, a durable publish).
+        """
+        self.counters.in_flight += 1
+        try:
+            yield
+        finally:
+            self.counters.in_flight -= 1
 
     def prepare(self, topic: str, message: Envelope) -> Output:
         """Check that the component may publish ``message`` to ``topic`` and encode it.

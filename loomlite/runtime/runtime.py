@@ -426,7 +426,7 @@ class Runtime:
             ) from None
 
     def is_quiescent(self) -> bool:
-        """Whether no handler runs and every consumer waits for records.
+        """Whether no handler or busy block runs and every consumer waits for records.
 
         This is a cheap check for callers that have just seen every task of
         the process blocked (``anyio.wait_all_tasks_blocked``): a consumer
@@ -440,11 +440,11 @@ class Runtime:
                     f"component {name!r} has FAILED ({runner.counters.last_error}); "
                     "its records will not be consumed"
                 )
+            if runner.counters.in_flight:
+                return False
             if not runner.groups:
                 continue
             if runner.state is not ComponentState.RUNNING:
-                return False
-            if runner.counters.in_flight:
                 return False
             if not all(dispatcher.waiting for dispatcher in runner.dispatchers):
                 return False
@@ -471,13 +471,13 @@ class Runtime:
                     f"component {name!r} has FAILED ({runner.counters.last_error}); "
                     "its records will not be consumed"
                 )
+            if runner.counters.in_flight:
+                reasons.append(f"component {name!r} has work in progress")
             if not runner.groups:
                 continue  # a producer-only component has no records to consume
             if runner.state is not ComponentState.RUNNING:
                 reasons.append(f"component {name!r} is {runner.state.value}")
                 continue
-            if runner.counters.in_flight:
-                reasons.append(f"component {name!r} is handling a record")
             for dispatcher in runner.dispatchers:
                 lag = await dispatcher.lag()
                 if lag is None:
