@@ -29,11 +29,9 @@ pytestmark = pytest.mark.anyio
 
 
 class SlowFixSource(Component):
-    """Publishes one fix a minute after a blocking call on a worker thread.
+    """Publishes one fix a minute, stamped after a call on a worker thread.
 
-    The fix is stamped with the clock's time at the due moment, so its
-    ``received_at`` equals its ``recorded_at`` whenever the clock stood still
-    during the blocking call.
+    When the clock stands still during the call, the stamp is the due minute.
     """
 
     name = "source"
