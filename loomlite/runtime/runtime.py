@@ -201,9 +201,10 @@ class Runtime:
             raise
         self._state = RuntimeState.RUNNING
         logger.info(
-            "runtime started with %d component(s) on a %s broker",
+            "runtime started with %d component(s) on a %s broker with %d topic(s)",
             len(self.components),
             self.broker.kind,
+            len(self.broker.topics()),
         )
         return self
 
