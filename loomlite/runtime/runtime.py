@@ -490,4 +490,9 @@ def _default_catalog() -> Catalog:
 def _open_broker(settings: LoomliteSettings, clock: Clock) -> Broker:
     from loomlite.broker import open_broker
 
-    return open_broker(settings.broker, clock=clock, state_dir=settings.state_dir)
+    return open_broker(
+        settings.broker,
+        clock=clock,
+        state_dir=settings.state_dir,
+        max_committed_bytes=settings.broker_max_committed_bytes,
+    )
