@@ -188,6 +188,13 @@ async def _first_row(repeats: int, workdir: Path) -> BenchmarkResult:
     from loomlite.contract import CATALOG
 
     tables = {spec.table.name for spec in CATALOG.persisted() if spec.table}
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # Then every child compiles the modules that have no cached bytecode
+        # yet, such as those of an editable install, from source.
+        logger.warning(
+            "PYTHONDONTWRITEBYTECODE is set: loomlite's modules are compiled "
+            "again in every run, which adds to first_row"
+        )
     samples: list[float] = []
     for run in range(repeats):
         state_dir = _state_dir(workdir, "first-row", run)

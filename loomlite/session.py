@@ -330,9 +330,13 @@ async def run_session(
         # writer batches whatever accumulates while it commits anyway.
         max_delay=0.0 if virtual else settings.components.persist.flush_interval,
     )
+    # Components start in this order. The sink opens its database before the
+    # processing stages load their backends, so the devices' first messages
+    # reach the database without waiting for them.
     components = [
-        *producers,
+        ingest,
         persist,
+        *producers[1:],
         MonitorComponent(sink_statistics=persist.sink_statistics),
     ]
     report = SessionReport(start=start, end=start, database=settings.db_url)

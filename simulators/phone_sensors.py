@@ -38,6 +38,12 @@ __all__ = [
 GAIT_CHUNK = timedelta(minutes=10)
 """Length of one gait generator run; walking bouts are split at its bounds."""
 
+# Generated pieces kept per phone. Sources read forward in time, so most
+# reads need only the newest piece and the one before it. An evicted piece
+# that a read needs again is generated again, with the same seed and the
+# same samples. A piece at 10 Hz takes about 1 MB.
+_CACHED_PIECES = 2
+
 # Ratio of the 68 % error radius to the standard deviation of a circular 2-D
 # Gaussian, sqrt(-2 ln 0.32); phones report that radius as ``accuracy``.
 _ACCURACY_PER_SIGMA = math.sqrt(-2.0 * math.log(1.0 - 0.68))
@@ -130,7 +136,7 @@ class GaitTimeline:
             generator = GaitGenerator(seed=self.seed_of(index), config=self._config)
             recording = generator.generate(start, bouts)
             piece = (recording, [sample.recorded_at for sample in recording.samples])
-            if len(self._pieces) >= 4:
+            if len(self._pieces) >= _CACHED_PIECES:
                 del self._pieces[min(self._pieces)]
             self._pieces[index] = piece
         return piece

@@ -179,7 +179,9 @@ class LogBroker(Broker):
         if existing is None:
             storage_ids = await self._store_topic(config)
             self._add_topic(config, storage_ids)
-            logger.info(
+            # DEBUG, because the runtime creates every catalog topic at start
+            # and logs one summary line for them.
+            logger.debug(
                 "created topic %r with %d partition(s)", config.name, config.partitions
             )
             return
@@ -413,7 +415,9 @@ class LogBroker(Broker):
             if isinstance(member, LogConsumer):
                 member.assign(assignment[member.member_id], group.generation)
         self._update_floors(group, subscribed)
-        logger.info(
+        # DEBUG, because every consumer of a pipeline joins its group at start
+        # and leaves at stop, so INFO would print one line per group twice.
+        logger.debug(
             "group %r rebalanced to generation %d with %d member(s)",
             group.name,
             group.generation,

@@ -36,9 +36,12 @@ YIELD_EVERY = 4096
 
 NO_LIMIT = sys.maxsize
 
-# Deleted entries at the head of a list stay until there are this many and
-# they are at least half of the list. Then they are dropped in one step, so a
-# trim costs O(1) amortised instead of shifting the whole list each time.
+# Deleted entries at the head of a list stay until they are at least half of
+# the list, and for the durable broker's index arrays also at least this many.
+# Then they are dropped in one step, so a trim costs O(1) amortised instead of
+# shifting the whole list each time. Record lists have no such minimum,
+# because the deleted records stay in memory until then, and a few audio
+# records take megabytes.
 _COMPACT_AFTER = 4096
 
 # Between two trims, a log may exceed max_records or max_bytes by this
@@ -225,12 +228,17 @@ class PartitionLog:
         if self.max_bytes is not None:
             self.account_bytes()
             if self.bytes > self.max_bytes:
-                start = max(start, self._bytes_start(self.max_bytes))
+                start = max(start, self.bytes_start(self.max_bytes))
         if self.max_age_ns is not None and now_ns is not None:
             start = max(start, self._age_start(now_ns - self.max_age_ns))
         return start
 
-    def _bytes_start(self, max_bytes: int) -> int:
+    def bytes_start(self, max_bytes: int) -> int:
+        """Return the first offset from which the retained records contain at
+        most ``max_bytes``, but at most the offset of the newest record.
+
+        ``bytes`` must be up to date (see ``account_bytes``).
+        """
         excess = self.bytes - max_bytes
         offset = self.log_start
         while excess > 0 and offset < self.end - 1:
@@ -269,7 +277,7 @@ class PartitionLog:
         self.cache_start += count
         self._records_head += count
         head = self._records_head
-        if head >= _COMPACT_AFTER and 2 * head >= len(self.records):
+        if 2 * head >= len(self.records):
             del self.records[:head]
             self._records_head = 0
 

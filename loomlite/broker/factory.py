@@ -27,6 +27,7 @@ def open_broker(
     *,
     clock: Clock | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    max_committed_bytes: int | None = None,
 ) -> Broker:
     """Return an unstarted broker for ``url_or_kind``; start it with ``async with``.
 
@@ -35,6 +36,10 @@ def open_broker(
     ``"sqlite+aiosqlite:///PATH"``, the sink's spelling of the same file)
     builds a DurableBroker on PATH. Raises ConfigurationError for any other
     value, such as a Kafka URL, which no broker implements yet.
+
+    ``max_committed_bytes`` goes to the MemoryBroker. The durable broker
+    ignores it, because it keeps its records in the file and only a bounded
+    cache of them in memory.
     """
     if not isinstance(url_or_kind, str):
         raise ConfigurationError(
@@ -42,7 +47,7 @@ def open_broker(
         )
     value = url_or_kind.strip()
     if value == "memory":
-        return MemoryBroker(clock)
+        return MemoryBroker(clock, max_committed_bytes=max_committed_bytes)
     if value == "durable":
         if state_dir is None:
             raise ConfigurationError(

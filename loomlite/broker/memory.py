@@ -25,14 +25,35 @@ class MemoryBroker(LogBroker):
     ``max_records`` or ``max_bytes`` a log grows until its records pass
     ``max_age``. ``rate_window`` is the span in seconds of monotonic time over
     which statistics report publish and consume rates.
+
+    ``max_committed_bytes`` bounds memory without losing data: after a commit,
+    a partition that contains more record bytes than this deletes its oldest
+    records, but only those that every active group subscribed to the topic
+    has committed. Records that such a group has not committed stay whatever
+    their size, and a partition of a topic without active groups keeps all
+    its records. None turns this off.
     """
 
     kind = "memory"
 
     def __init__(
-        self, clock: Clock | None = None, *, rate_window: float = 10.0
+        self,
+        clock: Clock | None = None,
+        *,
+        rate_window: float = 10.0,
+        max_committed_bytes: int | None = None,
     ) -> None:
+        if max_committed_bytes is not None and (
+            isinstance(max_committed_bytes, bool)
+            or not isinstance(max_committed_bytes, int)
+            or max_committed_bytes < 1
+        ):
+            raise ValueError(
+                "max_committed_bytes must be a positive number of bytes or None, "
+                f"got {max_committed_bytes!r}"
+            )
         super().__init__(clock, rate_window=rate_window)
+        self.max_committed_bytes = max_committed_bytes
 
     async def publish(
         self,
@@ -104,6 +125,22 @@ class MemoryBroker(LogBroker):
         self, group: GroupState, offsets: Mapping[PartitionLog, int]
     ) -> None:
         self._apply_commit(group, offsets)
+        if self.max_committed_bytes is not None:
+            for log in offsets:
+                self._trim_committed(log, self.max_committed_bytes)
+
+    def _trim_committed(self, log: PartitionLog, max_bytes: int) -> None:
+        """Delete the oldest records of ``log`` beyond ``max_bytes``, but none
+        at or after the slowest active group's floor."""
+        floor = log.min_floor
+        if floor is None or floor <= log.log_start:
+            return
+        log.account_bytes()
+        if log.bytes <= max_bytes:
+            return
+        new_start = min(log.bytes_start(max_bytes), floor)
+        if log.trim_to(new_start):
+            self._on_trimmed(log, new_start)
 
     async def read_records(
         self, log: PartitionLog, offset: int, max_records: int

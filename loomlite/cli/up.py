@@ -162,6 +162,9 @@ def up(
 
     console = Console(stderr=True)
     _configure_logging(settings.log_level, console)
+    from loomlite._allocator import fix_mmap_threshold
+
+    fix_mmap_threshold()
     try:
         report = anyio.run(_run, settings, virtual, show_panel, console, speed)
     except KeyboardInterrupt:

@@ -205,9 +205,10 @@ class Runtime:
             raise
         self._state = RuntimeState.RUNNING
         logger.info(
-            "runtime started with %d component(s) on a %s broker",
+            "runtime started with %d component(s) on a %s broker with %d topic(s)",
             len(self.components),
             self.broker.kind,
+            len(self.broker.topics()),
         )
         return self
 
@@ -500,4 +501,9 @@ def _default_catalog() -> Catalog:
 def _open_broker(settings: LoomliteSettings, clock: Clock) -> Broker:
     from loomlite.broker import open_broker
 
-    return open_broker(settings.broker, clock=clock, state_dir=settings.state_dir)
+    return open_broker(
+        settings.broker,
+        clock=clock,
+        state_dir=settings.state_dir,
+        max_committed_bytes=settings.broker_max_committed_bytes,
+    )

@@ -284,8 +284,11 @@ class PersistSettings(ComponentSettings):
     """The database writer."""
 
     batch_size: int = Field(default=500, ge=1, description="Rows per write.")
+    # The default is the Sink's own, 0.05 s. A row of an idle pipeline waits
+    # this long before its transaction starts, and busy pipelines fill
+    # batch_size first.
     flush_interval: float = Field(
-        default=0.2, gt=0, description="Maximum seconds a row waits before a write."
+        default=0.05, gt=0, description="Maximum seconds a row waits before a write."
     )
 
 
@@ -412,6 +415,15 @@ class LoomliteSettings(BaseSettings):
     profile: str | None = Field(default=None, description="Profile name or file.")
     broker: str = Field(
         default="memory", description="'memory', 'durable' or a broker URL."
+    )
+    broker_max_committed_bytes: int | None = Field(
+        default=262_144,
+        ge=1,
+        description=(
+            "Memory broker: record bytes per partition kept after every active "
+            "group committed them; uncommitted records always stay. None: keep "
+            "records until the topic's retention deletes them."
+        ),
     )
     state_dir: Path = Field(
         default=Path("state"), description="Directory for the durable log and database."

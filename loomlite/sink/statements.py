@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
@@ -73,6 +73,10 @@ class IdempotentInsert:
         if dialect.name == "sqlite":
             self._prepare_sqlite(sqlite.insert(table), key, dialect)
         else:
+            # Imported here because SQLite runs never need it, and it takes
+            # about 50 ms of the start.
+            from sqlalchemy.dialects import postgresql
+
             self._statement: Insert = (
                 postgresql.insert(table)
                 .on_conflict_do_nothing(index_elements=key)

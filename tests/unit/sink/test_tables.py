@@ -93,6 +93,16 @@ def test_build_metadata_has_one_table_per_stored_topic() -> None:
     assert sorted(metadata.tables) == ["digest", "sensor_reading", "text_note"]
 
 
+def test_build_metadata_cached_per_catalog() -> None:
+    other = Catalog(SMALL_CATALOG)
+
+    assert build_metadata(SMALL_CATALOG) is build_metadata(SMALL_CATALOG)
+    assert build_metadata(other) is not build_metadata(SMALL_CATALOG)
+    assert sorted(build_metadata(other).tables) == sorted(
+        build_metadata(SMALL_CATALOG).tables
+    )
+
+
 def test_table_columns_follow_model_order() -> None:
     table = build_metadata(SMALL_CATALOG).tables["sensor_reading"]
 
