@@ -45,6 +45,11 @@ of ``[time, value]`` pairs, oldest first::
           ]
         }
       },
+      "sink": {                           # null when no sink is attached
+        "rows_written": {"<table>": 1200},
+        "errors": 0, "pending_rows": 0,
+        "last_write_at": "2024-05-01T08:00:00+00:00"   # or null
+      },
       "components": {
         "<component>": {
           "state": "running", "restarts": 0, "messages_in": 640,
@@ -85,6 +90,7 @@ from loomlite.components.monitor_statistics import (
     MonitorStatistics,
     PartitionLag,
     Point,
+    SinkHealth,
     TopicHealth,
 )
 from loomlite.runtime.component import Component
@@ -141,6 +147,7 @@ class _Sample:
     components: Mapping[str, ComponentStatistics]
     rates: dict[str, float]
     rows_written: int | None
+    sink: SinkStatistics | None
 
 
 class MonitorComponent(Component):
@@ -242,6 +249,7 @@ class MonitorComponent(Component):
             topics=self._topics(sample),
             groups=groups,
             components=self._components(sample),
+            sink=_sink_health(sample.sink),
         )
 
     # -- sampling -----------------------------------------------------------
@@ -268,6 +276,7 @@ class MonitorComponent(Component):
             components=components,
             rates=self._rates(broker, now),
             rows_written=self._rows_written(),
+            sink=None if self._sink_statistics is None else self._sink_statistics(),
         )
 
     def _rates(self, broker: BrokerStatistics | None, now: float) -> dict[str, float]:
@@ -438,6 +447,17 @@ class MonitorComponent(Component):
             snapshot.max_lag,
             lag_group,
         )
+
+
+def _sink_health(statistics: SinkStatistics | None) -> SinkHealth | None:
+    if statistics is None:
+        return None
+    return SinkHealth(
+        rows_written=dict(statistics.rows_written),
+        errors=statistics.errors,
+        pending_rows=statistics.pending_rows,
+        last_write_at=statistics.last_write_at,
+    )
 
 
 def _published_total(broker: BrokerStatistics | None) -> int:

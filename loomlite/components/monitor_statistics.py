@@ -17,6 +17,7 @@ __all__ = [
     "MonitorStatistics",
     "PartitionLag",
     "Point",
+    "SinkHealth",
     "TopicHealth",
 ]
 
@@ -86,6 +87,17 @@ class ComponentHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class SinkHealth:
+    """The sink's counters: rows inserted per table since start, failed
+    writes, rows waiting to be written and the time of the last commit."""
+
+    rows_written: Mapping[str, int]
+    errors: int
+    pending_rows: int
+    last_write_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorStatistics:
     """The monitor's latest sample and the histories.
 
@@ -107,6 +119,7 @@ class MonitorStatistics:
     topics: Mapping[str, TopicHealth] = field(default_factory=dict)
     groups: Mapping[str, GroupLag] = field(default_factory=dict)
     components: Mapping[str, ComponentHealth] = field(default_factory=dict)
+    sink: SinkHealth | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the snapshot as the JSON object ``statistics.json`` holds."""
@@ -128,6 +141,7 @@ class MonitorStatistics:
             },
             "topics": {name: _topic_json(topic) for name, topic in self.topics.items()},
             "groups": {name: _group_json(group) for name, group in self.groups.items()},
+            "sink": None if self.sink is None else _sink_json(self.sink),
             "components": {
                 name: _component_json(health)
                 for name, health in self.components.items()
@@ -167,6 +181,16 @@ def _group_json(group: GroupLag) -> dict[str, Any]:
         "lag": group.lag,
         "history": {"lag": _points(group.lag_history)},
         "partitions": partitions,
+    }
+
+
+def _sink_json(sink: SinkHealth) -> dict[str, Any]:
+    last = sink.last_write_at
+    return {
+        "rows_written": dict(sink.rows_written),
+        "errors": sink.errors,
+        "pending_rows": sink.pending_rows,
+        "last_write_at": None if last is None else last.isoformat(),
     }
 
 

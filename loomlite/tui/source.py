@@ -1,0 +1,275 @@
+"""Where the TUI reads from: the runtime in this process, or a state directory.
+
+``LiveSource`` wraps a running Runtime: snapshots come from its
+``statistics()``, records from its broker. ``AttachSource`` reads what a
+``loomlite up`` in another process publishes in its state directory:
+``statistics.json``, ``topology.json``, the durable broker's file and the
+sink database, all read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
+
+from loomlite.broker.base import Broker, BrokerState, Record
+from loomlite.broker.durable import DurableBroker
+from loomlite.broker.factory import DURABLE_FILE_NAME
+from loomlite.components.monitor import STATISTICS_FILE_NAME, MonitorComponent
+from loomlite.errors import BrokerError, LoomliteError
+from loomlite.runtime.runtime import Runtime
+from loomlite.runtime.topology import Edge
+from loomlite.runtime.topology_file import TOPOLOGY_FILE_NAME, read_topology_file
+from loomlite.tui.broker_file import BrokerFile, PartitionRange
+from loomlite.tui.sink_reader import SinkReader
+from loomlite.tui.snapshot import Snapshot, snapshot_from_json, snapshot_from_runtime
+
+__all__ = [
+    "READ_ERRORS",
+    "AttachSource",
+    "LiveSource",
+    "Source",
+    "TopologyView",
+]
+
+# Counting retained records in the broker file scans its index, so the
+# attached mode refreshes retention at most this often, in real seconds.
+_RETENTION_REFRESH = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyView:
+    """Components, edges and lint warnings of a running pipeline."""
+
+    components: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    warnings: tuple[str, ...]
+
+
+class Source(ABC):
+    """Snapshots, records and the sink of one pipeline."""
+
+    description: str = ""
+    sink: SinkReader | None = None
+
+    @abstractmethod
+    async def snapshot(self) -> Snapshot: ...
+
+    @abstractmethod
+    def topology(self) -> TopologyView | None: ...
+
+    @abstractmethod
+    async def partitions(self, topic: str) -> list[PartitionRange]:
+        """Return (partition, log start, end offset) of each partition."""
+
+    @abstractmethod
+    async def read(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]: ...
+
+    @abstractmethod
+    async def offset_for_time(
+        self, topic: str, partition: int, timestamp: datetime
+    ) -> int | None:
+        """Offset of the first record at or after ``timestamp``, or None."""
+
+    @property
+    def broker(self) -> Broker | None:
+        """The broker to publish to for a redrive, or None when read-only."""
+        return None
+
+    async def close(self) -> None:
+        if self.sink is not None:
+            await self.sink.close()
+
+
+class LiveSource(Source):
+    """The runtime of this process. ``sink_statistics`` returns the sink's
+    counters (``PersistComponent.sink_statistics`` fits) or None."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        db_url: str | None = None,
+        sink_statistics: Callable[[], Any] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.description = f"in-process, {runtime.settings.profile or 'default'}"
+        self.sink = None if db_url is None else SinkReader(db_url)
+        self._sink_statistics = sink_statistics
+        self._monitor = next(
+            (c for c in runtime.components if isinstance(c, MonitorComponent)), None
+        )
+        self._file: BrokerFile | None = None
+
+    async def snapshot(self) -> Snapshot:
+        monitor = None if self._monitor is None else self._monitor.statistics()
+        sink = None if self._sink_statistics is None else self._sink_statistics()
+        return snapshot_from_runtime(
+            time.time(), self.runtime.statistics(), monitor, sink
+        )
+
+    def topology(self) -> TopologyView | None:
+        topology = self.runtime.topology
+        return TopologyView(
+            components=tuple(sorted(c.name for c in topology.components)),
+            edges=topology.edges(),
+            warnings=topology.lint().warnings,
+        )
+
+    @property
+    def broker(self) -> Broker | None:
+        broker = self.runtime.broker
+        return broker if broker.state is BrokerState.RUNNING else None
+
+    def _closed_file(self) -> BrokerFile:
+        """The broker's file once the run ended, for a durable broker."""
+        broker = self.runtime.broker
+        if not isinstance(broker, DurableBroker):
+            raise BrokerError(
+                "the run has ended and its memory broker kept the records only "
+                "while it ran; use LOOMLITE_BROKER=durable to browse them after"
+            )
+        if self._file is None:
+            self._file = BrokerFile(broker.path)
+        return self._file
+
+    async def partitions(self, topic: str) -> list[PartitionRange]:
+        broker = self.broker
+        if broker is None:
+            return await self._closed_file().partitions(topic)
+        count = broker.topics()[topic].partitions
+        return [
+            (p, broker.log_start_offset(topic, p), broker.end_offset(topic, p))
+            for p in range(count)
+        ]
+
+    async def read(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        broker = self.broker
+        if broker is None:
+            return await self._closed_file().read(topic, partition, offset, limit)
+        return await broker.read(topic, partition, offset, limit)
+
+    async def offset_for_time(
+        self, topic: str, partition: int, timestamp: datetime
+    ) -> int | None:
+        broker = self.broker
+        if broker is None:
+            file = self._closed_file()
+            return await file.offset_for_time(topic, partition, timestamp)
+        offset = await broker.offset_for_time(topic, partition, timestamp)
+        return None if offset >= broker.end_offset(topic, partition) else offset
+
+    async def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        await super().close()
+
+
+class AttachSource(Source):
+    """A ``loomlite up`` running in another process, read from ``state_dir``.
+
+    ``db_url`` defaults to the SQLite file ``up`` uses in the state directory.
+    Without a durable broker file the screens that show records report that
+    the run keeps its records in memory.
+    """
+
+    def __init__(self, state_dir: Path, *, db_url: str | None = None) -> None:
+        if not state_dir.is_dir():
+            raise FileNotFoundError(
+                f"state directory {str(state_dir)!r} does not exist; pass the "
+                "--state-dir of a running 'loomlite up'"
+            )
+        self.state_dir = state_dir
+        self.description = f"attached to {state_dir}"
+        database = state_dir / "loomlite.db"
+        if db_url is None and database.is_file():
+            db_url = f"sqlite:///{database.as_posix()}"
+        self.sink = None if db_url is None else SinkReader(db_url)
+        broker_path = state_dir / DURABLE_FILE_NAME
+        self._file = BrokerFile(broker_path) if broker_path.is_file() else None
+        self._retention: dict[str, Any] = {}
+        self._retention_read = 0.0
+        self._topology: TopologyView | None = None
+
+    def _require_file(self) -> BrokerFile:
+        if self._file is None:
+            raise BrokerError(
+                f"{self.state_dir} has no {DURABLE_FILE_NAME}: the run keeps its "
+                "records in memory; start 'loomlite up' with LOOMLITE_BROKER=durable "
+                "to browse messages from another process"
+            )
+        return self._file
+
+    async def snapshot(self) -> Snapshot:
+        path = self.state_dir / STATISTICS_FILE_NAME
+        document = await anyio.to_thread.run_sync(_read_json, path)
+        if document is None:
+            return Snapshot(taken_at=time.time(), runtime_state="waiting")
+        now = time.monotonic()
+        if self._file is not None and now - self._retention_read > _RETENTION_REFRESH:
+            self._retention = await self._file.retention()
+            self._retention_read = now
+        return snapshot_from_json(document, self._retention)
+
+    def topology(self) -> TopologyView | None:
+        if self._topology is None:
+            path = self.state_dir / TOPOLOGY_FILE_NAME
+            if not path.is_file():
+                return None
+            components, edges, warnings = read_topology_file(path)
+            self._topology = TopologyView(components, edges, warnings)
+        return self._topology
+
+    async def partitions(self, topic: str) -> list[PartitionRange]:
+        return await self._require_file().partitions(topic)
+
+    async def read(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        return await self._require_file().read(topic, partition, offset, limit)
+
+    async def offset_for_time(
+        self, topic: str, partition: int, timestamp: datetime
+    ) -> int | None:
+        file = self._require_file()
+        return await file.offset_for_time(topic, partition, timestamp)
+
+    async def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        await super().close()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """Read ``path`` as JSON, or None while the file does not exist yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} does not contain a JSON object")
+    return document
+
+
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    LoomliteError,
+    OSError,
+    sqlite3.Error,
+    SQLAlchemyError,
+)
+"""Errors a read from a broker or sink can raise; screens show them."""
