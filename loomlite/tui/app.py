@@ -107,6 +107,8 @@ class LoomliteApp(App[None]):
         self.ticks = 0
         self.batched_updates = 0
         self.session_error: BaseException | None = None
+        # A trace_id for the Trace screen to look up once it is shown.
+        self.pending_trace: str | None = None
         self._last_frame: float | None = None
         self._taking_snapshot = False
         self._tick_event = asyncio.Event()
@@ -219,10 +221,8 @@ class LoomliteApp(App[None]):
 
     def trace(self, trace_id: str) -> None:
         """Open the Trace screen and look up ``trace_id``."""
+        self.pending_trace = trace_id
         self.switch_mode("trace")
-        screen = self.screen
-        if isinstance(screen, TraceScreen):
-            screen.start_lookup(trace_id)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

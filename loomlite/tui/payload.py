@@ -42,6 +42,8 @@ _TEXT_FIELDS = frozenset(
     {
         "text",
         "body",
+        "body_html",
+        "cc",
         "subject",
         "summary",
         "description",

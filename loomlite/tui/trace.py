@@ -102,8 +102,14 @@ def _ordered(
     rows_by_message: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for table, row in rows:
         rows_by_message.setdefault(str(row.get("message_id")), []).append((table, row))
+    depths = _depths([payload for _, payload in messages])
     ordered = sorted(
-        messages, key=lambda item: (received(item[1]) or _EARLIEST, item[0])
+        messages,
+        key=lambda item: (
+            received(item[1]) or _EARLIEST,
+            depths.get(str(item[1].get("message_id")), 0),
+            item[0],
+        ),
     )
     hops: list[TraceHop] = []
     previous: datetime | None = None
@@ -121,6 +127,28 @@ def _ordered(
     leftover.sort(key=lambda item: received(item[1]) or _EARLIEST)
     hops.extend(_row_hop(table, row, received(row)) for table, row in leftover)
     return hops
+
+
+def _depths(payloads: list[dict[str, Any]]) -> dict[str, int]:
+    """Map each message_id to its number of ancestors in the trace.
+
+    Derived messages name their input in ``source_message_id``; the depth
+    orders a message after its input when both have the same received_at,
+    as they do on a manual clock.
+    """
+    parents = {
+        str(payload.get("message_id")): payload.get("source_message_id")
+        for payload in payloads
+    }
+    depths: dict[str, int] = {}
+    for message_id in parents:
+        depth, current, seen = 0, parents[message_id], {message_id}
+        while isinstance(current, str) and current in parents and current not in seen:
+            seen.add(current)
+            depth += 1
+            current = parents[current]
+        depths[message_id] = depth
+    return depths
 
 
 def received(payload: dict[str, Any]) -> datetime | None:

@@ -9,8 +9,6 @@ to the broker, so they work only when the TUI runs the pipeline itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -20,6 +18,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from loomlite.contract import CATALOG
 from loomlite.contract.catalog import TopicKind
+from loomlite.runtime.redrive import REDRIVE_GROUP, RedriveResult, discard, redrive
 from loomlite.tui.payload import DecodedRecord, decode_record
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
@@ -51,6 +50,9 @@ class ErrorsScreen(LoomliteScreen):
         # message_id -> what this TUI did to it ("redriven", "discarded").
         self.handled: dict[str, str] = {}
         self._seen_total = -1
+        # (error topic, partition) -> the redrive group's committed offset.
+        self._committed: dict[tuple[str, int], int] = {}
+        self.last_results: list[RedriveResult] = []
         self._selected: DecodedRecord | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -75,6 +77,14 @@ class ErrorsScreen(LoomliteScreen):
         self.query_one(ProgressBar).display = False
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
+        committed = {
+            (row.topic, row.partition): row.committed
+            for row in snapshot.lags
+            if row.group == REDRIVE_GROUP and row.committed is not None
+        }
+        if committed != self._committed:
+            self._committed = committed
+            self._draw()
         total = sum(
             snapshot.topics[spec.name].published_total
             for spec in CATALOG.by_kind(TopicKind.ERROR)
@@ -105,9 +115,10 @@ class ErrorsScreen(LoomliteScreen):
             return
         found.sort(key=lambda d: d.record.timestamp_ns)
         self.errors = found[-limit:]
+        pending = len(self._pending())
         self._status(
-            f"{len(self.errors)} error message(s) shown; r redrive, R redrive all, "
-            "d discard, D discard all"
+            f"{len(self.errors)} error message(s) shown, {pending} pending; "
+            "r redrive, R redrive all, d discard, D discard all"
         )
         self._draw()
 
@@ -121,7 +132,7 @@ class ErrorsScreen(LoomliteScreen):
         table.clear()
         for index, decoded in enumerate(self.errors):
             payload = decoded.payload
-            status = self.handled.get(decoded.message_id or "", "")
+            status = self._status_of(decoded)
             table.add_row(
                 str(payload.get("recorded_at", "—")),
                 decoded.record.topic,
@@ -166,25 +177,42 @@ class ErrorsScreen(LoomliteScreen):
             self._apply("redrive", [self._selected])
 
     def action_redrive_all(self) -> None:
-        self._apply("redrive", self._pending())
+        if self._pending():
+            self._apply("redrive", None)
 
     def action_discard_one(self) -> None:
         if self._selected is not None:
             self._confirm_discard([self._selected])
 
     def action_discard_all(self) -> None:
-        self._confirm_discard(self._pending())
+        pending = self._pending()
+        if pending:
+            self._confirm_discard(pending, everything=True)
 
     def _pending(self) -> list[DecodedRecord]:
-        return [d for d in self.errors if (d.message_id or "") not in self.handled]
+        return [d for d in self.errors if self._status_of(d) == "pending"]
 
-    def _confirm_discard(self, chosen: list[DecodedRecord]) -> None:
-        if not chosen:
-            return
+    def _status_of(self, decoded: DecodedRecord) -> str:
+        """Return "pending", "handled" or what this TUI did to the message.
 
+        A record before the redrive group's committed offset was redriven or
+        discarded, by this TUI or by another tool.
+        """
+        done = self.handled.get(decoded.message_id or "")
+        if done is not None:
+            return done
+        record = decoded.record
+        committed = self._committed.get((record.topic, record.partition))
+        if committed is not None and record.offset < committed:
+            return "handled"
+        return "pending"
+
+    def _confirm_discard(
+        self, chosen: list[DecodedRecord], *, everything: bool = False
+    ) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self._apply("discard", chosen)
+                self._apply("discard", None if everything else chosen)
 
         question = (
             f"Discard {len(chosen)} error message(s)? Their records will not be "
@@ -193,7 +221,8 @@ class ErrorsScreen(LoomliteScreen):
         self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(exclusive=True, group="errors-apply")
-    async def _apply(self, action: str, chosen: list[DecodedRecord]) -> None:
+    async def _apply(self, action: str, chosen: list[DecodedRecord] | None) -> None:
+        """Redrive or discard ``chosen``, or everything pending when None."""
         source = self.source
         broker = None if source is None else source.broker
         if broker is None:
@@ -203,30 +232,43 @@ class ErrorsScreen(LoomliteScreen):
                 severity="error",
             )
             return
-        from loomlite.runtime import redrive as redrive_module
-
-        by_topic: dict[str, list[str]] = {}
-        for decoded in chosen:
-            if decoded.message_id is not None:
-                by_topic.setdefault(decoded.record.topic, []).append(decoded.message_id)
+        function = redrive if action == "redrive" else discard
+        selection: dict[str, list[str] | None] = {}
+        if chosen is None:
+            selection = {d.record.topic: None for d in self._pending()}
+        else:
+            for decoded in chosen:
+                if decoded.message_id is not None:
+                    ids = selection.setdefault(decoded.record.topic, [])
+                    assert ids is not None
+                    ids.append(decoded.message_id)
         progress = self.query_one(ProgressBar)
-        progress.update(total=len(by_topic), progress=0)
+        progress.update(total=max(len(selection), 1), progress=0)
         progress.display = True
-        results: list[Any] = []
+        results: list[RedriveResult] = []
         try:
-            for done, (topic, ids) in enumerate(sorted(by_topic.items()), start=1):
-                function = getattr(redrive_module, action)
+            for done, (topic, ids) in enumerate(sorted(selection.items()), start=1):
                 results.append(await function(broker, topic, message_ids=ids))
-                for message_id in ids:
-                    self.handled[message_id] = _DONE[action]
                 progress.update(progress=done)
         except READ_ERRORS as exc:
             self.notify(f"{action} failed: {exc}", severity="error")
             return
         finally:
             progress.display = False
-        count = sum(len(ids) for ids in by_topic.values())
-        self.notify(
-            f"{action}: {count} message(s) done ({'; '.join(map(str, results))})"
-        )
+        for result in results:
+            for message_id in (*result.redriven, *result.discarded):
+                self.handled[message_id] = _DONE[action]
+        self.last_results = results
+        self.notify(_describe(action, results))
         self._draw()
+
+
+def _describe(action: str, results: list[RedriveResult]) -> str:
+    redriven = sum(len(result.redriven) for result in results)
+    discarded = sum(len(result.discarded) for result in results)
+    pending = sum(result.pending for result in results)
+    problems = [problem for result in results for problem in result.problems]
+    text = f"{action}: {redriven} redriven, {discarded} discarded, {pending} pending"
+    if problems:
+        text += f"; {len(problems)} problem(s), first: {problems[0]}"
+    return text

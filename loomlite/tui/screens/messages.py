@@ -66,7 +66,9 @@ def summarise(payload: dict[str, Any], width: int = 80) -> str:
     parts = [
         f"{name}={value}"
         for name, value in payload.items()
-        if name not in ENVELOPE_FIELDS and value is not None
+        if name not in ENVELOPE_FIELDS
+        and value not in (None, [], {})
+        and not name.endswith("_hash")
     ]
     line = " ".join(parts)
     return line if len(line) <= width else line[: width - 1] + "…"
@@ -232,6 +234,7 @@ class MessagesScreen(LoomliteScreen):
             f"{topic}: {len(self.records)} message(s) shown of {self.scanned:,} scanned"
         )
         self._draw()
+        self.query_one("#messages", DataTable).focus()
 
     @work(exclusive=True, group="messages-follow")
     async def _follow(self) -> None:

@@ -55,6 +55,18 @@ class TraceScreen(LoomliteScreen):
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
+        self._take_pending()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._take_pending()
+
+    def _take_pending(self) -> None:
+        trace_id = self.loom.pending_trace
+        if trace_id is None or not self.query(Input):
+            return
+        self.loom.pending_trace = None
+        self.start_lookup(trace_id)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
