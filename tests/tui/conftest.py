@@ -112,7 +112,7 @@ def speech_chunk() -> AudioChunk:
         trace_id="trace-audio-000",
         device_id="phone-0",
         recorded_at=START,
-        received_at=START + timedelta(milliseconds=80),
+        received_at=START,
         data=encode_wav(samples, 16_000),
         sample_rate=16_000,
         duration_ms=len(samples) * 1000 // 16_000,

@@ -49,3 +49,9 @@ async def finish_workers(pilot: Pilot[None]) -> None:
     """Wait for the screen's workers (scans, lookups, redrives) to finish."""
     await pilot.app.screen.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def finish_workers_of(pilot: Pilot[None], screen: Any) -> None:
+    """Wait for the workers of ``screen``, which may not be the one shown."""
+    await screen.workers.wait_for_complete()
+    await pilot.pause()
