@@ -195,17 +195,27 @@ class AttachSource(Source):
             )
         self.state_dir = state_dir
         self.description = f"attached to {state_dir}"
-        database = state_dir / "loomlite.db"
-        if db_url is None and database.is_file():
-            db_url = f"sqlite:///{database.as_posix()}"
-        self.sink = None if db_url is None else SinkReader(db_url)
-        broker_path = state_dir / DURABLE_FILE_NAME
-        self._file = BrokerFile(broker_path) if broker_path.is_file() else None
+        self._db_url = db_url
+        self._file: BrokerFile | None = None
         self._retention: dict[str, Any] = {}
         self._retention_read = 0.0
         self._topology: TopologyView | None = None
+        self._open_files()
+
+    def _open_files(self) -> None:
+        """Open the database and broker file once ``up`` has created them."""
+        if self.sink is None:
+            database = self.state_dir / "loomlite.db"
+            if self._db_url is not None:
+                self.sink = SinkReader(self._db_url)
+            elif database.is_file():
+                self.sink = SinkReader(f"sqlite:///{database.as_posix()}")
+        broker_path = self.state_dir / DURABLE_FILE_NAME
+        if self._file is None and broker_path.is_file():
+            self._file = BrokerFile(broker_path)
 
     def _require_file(self) -> BrokerFile:
+        self._open_files()
         if self._file is None:
             raise BrokerError(
                 f"{self.state_dir} has no {DURABLE_FILE_NAME}: the run keeps its "
@@ -219,6 +229,7 @@ class AttachSource(Source):
         document = await anyio.to_thread.run_sync(_read_json, path)
         if document is None:
             return Snapshot(taken_at=time.time(), runtime_state="waiting")
+        self._open_files()
         now = time.monotonic()
         if self._file is not None and now - self._retention_read > _RETENTION_REFRESH:
             self._retention = await self._file.retention()
