@@ -167,6 +167,10 @@ class LoomliteApp(App[None]):
 
     # -- refresh ------------------------------------------------------------
 
+    async def refresh_now(self) -> None:
+        """Take and draw a snapshot now, outside the timer's schedule."""
+        await self._tick()
+
     async def _tick(self) -> None:
         # A snapshot still in flight (a slow disk in attached mode) makes the
         # timer skip this tick rather than queue a second read.

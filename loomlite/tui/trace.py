@@ -31,8 +31,8 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 class TraceHop:
     """One message (``kind`` "message") or row (``kind`` "row") of a trace.
 
-    ``where`` is the topic with partition and offset, or the table with the
-    row id. ``latency`` is seconds since the previous message's
+    ``where`` is the topic with partition and offset, or the table; the
+    row's ``id`` is in its payload. ``latency`` is seconds since the previous message's
     ``received_at``; rows have none, because the sink stores no write time.
     """
 
@@ -167,7 +167,7 @@ def received(payload: dict[str, Any]) -> datetime | None:
 
 def _row_hop(table: str, row: dict[str, Any], at: datetime | None) -> TraceHop:
     payload = {name: _plain(value) for name, value in row.items()}
-    return TraceHop("row", f"{table} id={row.get('id')}", at, None, payload)
+    return TraceHop("row", table, at, None, payload)
 
 
 def _plain(value: Any) -> Any:

@@ -55,6 +55,8 @@ EMAIL = "external.email.events.raw"
 AUDIO = "device.audio.raw"
 GEOCODING_ERRORS = "processing.errors.geocoding"
 INPUTS = tuple(dict.fromkeys((*AI_INPUTS, *ENRICH_INPUTS)))
+DEVICES = ("phone-0", "phone-1")
+HANDLING = timedelta(milliseconds=200)
 
 
 def settings(state_dir: Path, **values: Any) -> LoomliteSettings:
@@ -200,12 +202,18 @@ async def write_frozen_state(state_dir: Path) -> None:
     broker = DurableBroker(state_dir / "broker.sqlite3", clock)
     pipeline = await open_pipeline(state_dir, broker, clock)
     runtime = pipeline.runtime
+    inputs: list[tuple[str, Any]] = [
+        *((GPS, gps_fix(i, device)) for i in range(8) for device in DEVICES),
+        *((EMAIL, email(i)) for i in range(3)),
+    ]
+    inputs.sort(key=lambda item: item[1].received_at)
     try:
-        for index in range(8):
-            await runtime.publish(GPS, gps_fix(index))
-            await runtime.publish(GPS, gps_fix(index, device="phone-1"))
-        for index in range(3):
-            await runtime.publish(EMAIL, email(index))
+        # Each message is handled 200 ms after it arrived, so derived
+        # messages carry a later received_at than their input, as in a run.
+        for topic, message in inputs:
+            clock.set(max(clock.now(), message.received_at + HANDLING))
+            await runtime.publish(topic, message)
+            await runtime.run_until_idle(timeout=30)
         for index in range(2):
             error = geocoding_error(index)
             await broker.publish(

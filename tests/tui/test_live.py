@@ -123,8 +123,9 @@ async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> 
         await finish_workers(pilot)
         hops = screen.query_one("#hops", DataTable)
         where = column(hops, "where")
-        topics = [w.split("[")[0] for w in where if "[" in w]
-        tables = [w.split(" ")[0] for w in where if " id=" in w]
+        kinds = column(hops, "kind")
+        topics = [w.split("[")[0] for w, k in zip(where, kinds) if k == "message"]
+        tables = [w for w, k in zip(where, kinds) if k == "row"]
 
         assert where[0].startswith("device.audio.raw[")
         assert "media.audio.vad_filtered" in topics
@@ -141,7 +142,6 @@ async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> 
             "analysis.text.embedded.transcripts"
         )
         latencies = column(hops, "hop latency")
-        kinds = column(hops, "kind")
         message_latencies = [
             latency for latency, kind in zip(latencies, kinds) if kind == "message"
         ]

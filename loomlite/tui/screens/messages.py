@@ -62,11 +62,16 @@ def parse_position(text: str) -> str | int | datetime:
 
 
 def summarise(payload: dict[str, Any], width: int = 80) -> str:
-    """Return the topic's own fields (envelope left out) as one short line."""
+    """Return the topic's own fields as one short line.
+
+    Envelope fields, empty values, hashes and a row's surrogate ``id`` are
+    left out, because they say little at a glance.
+    """
     parts = [
         f"{name}={value}"
         for name, value in payload.items()
         if name not in ENVELOPE_FIELDS
+        and name != "id"
         and value not in (None, [], {})
         and not name.endswith("_hash")
     ]
