@@ -33,6 +33,7 @@ from loomlite._up_bench import (
     measure_run_seconds,
     up_command,
 )
+from loomlite.tui.bench import measure_frames, measure_load
 
 __all__ = [
     "BENCHMARKS",
@@ -290,6 +291,16 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "phone_day": Benchmark(
         "phone_day", "one simulated phone-day at --speed max", _phone_day
+    ),
+    "tui_frames": Benchmark(
+        "tui_frames",
+        "TUI frame interval p99 while the demo runs at --speed max",
+        measure_frames,
+    ),
+    "tui_load": Benchmark(
+        "tui_load",
+        "50 devices x 20 msg/s stored with the TUI open vs closed",
+        measure_load,
     ),
 }
 

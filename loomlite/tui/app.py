@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 from loomlite.errors import LoomliteError
 from loomlite.runtime.settings import LoomliteSettings
+from loomlite.session import SessionReport
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.screens.components import ComponentsScreen
 from loomlite.tui.screens.errors import ErrorsScreen
@@ -107,6 +108,8 @@ class LoomliteApp(App[None]):
         self.ticks = 0
         self.batched_updates = 0
         self.session_error: BaseException | None = None
+        self.session_report: SessionReport | None = None
+        self.session_done = asyncio.Event()
         # A trace_id for the Trace screen to look up once it is shown.
         self.pending_trace: str | None = None
         self._last_frame: float | None = None
@@ -148,6 +151,9 @@ class LoomliteApp(App[None]):
             logger.error("the pipeline stopped with an error: %s", exc, exc_info=exc)
             self.notify(f"the pipeline stopped: {exc}", severity="error", timeout=30)
             return
+        finally:
+            self.session_done.set()
+        self.session_report = report
         self.sub_title = f"{self.sub_title} (finished)"
         self.notify(
             f"run finished: {sum(report.messages.values()):,} messages, "
