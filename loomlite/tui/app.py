@@ -3,7 +3,7 @@
 A fixed-rate timer takes one statistics snapshot from the source per tick
 and hands it to the visible screen inside one ``batch_update``, so a tick
 costs one redraw whatever the message rate. Long work (replays, trace
-lookups, redrives) runs in Textual workers and never blocks the loop.
+lookups, redrives) runs in Textual workers, so keys are handled meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import anyio
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -197,9 +198,13 @@ class LoomliteApp(App[None]):
         self._last_frame = now
         self.latest = snapshot
         screen = self.screen
-        if isinstance(screen, LoomliteScreen):
-            with self.batch_update():
-                screen.show_snapshot(snapshot)
+        if isinstance(screen, LoomliteScreen) and screen.is_mounted:
+            try:
+                with self.batch_update():
+                    screen.show_snapshot(snapshot)
+            except NoMatches:
+                # The screen's widgets are gone: the app is shutting down.
+                return
             self.batched_updates += 1
         self.ticks += 1
         self._tick_event.set()

@@ -36,7 +36,7 @@ __all__ = [
 
 MASK = "•••"
 
-# Fields whose values are text a person wrote or said, or names and
+# Fields whose values are text a person wrote or spoke, or names and
 # addresses of people. Masking replaces their whole value.
 _TEXT_FIELDS = frozenset(
     {
@@ -64,9 +64,12 @@ _TEXT_FIELDS = frozenset(
 )
 _COORDINATE_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-# Seven or more digits, optionally led by '+' and split by spaces, dots,
-# dashes or brackets: phone numbers in the forms senders write them.
-_PHONE = re.compile(r"\+?\(?\d(?:[\s().-]*\d){6,}")
+# A phone number: '+' and 7 to 15 digits, or three to six groups of digits
+# split by spaces, dots, dashes or brackets. Neither may touch a letter,
+# digit, dot or dash, so ISO dates ("2025-06-02T08:00") and hex hashes stay.
+_PHONE = re.compile(
+    r"(?<![\w.+-])(?:\+\d{7,15}|\+?\(?\d{1,4}\)?(?:[\s.-]\(?\d{2,4}\)?){2,5})(?![\w.-])"
+)
 
 # Magic bytes of the binary formats the simulators and clients send.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -241,7 +244,7 @@ def parse_filters(text: str) -> dict[str, str]:
 
 
 def matches_filters(decoded: DecodedRecord, filters: Mapping[str, str]) -> bool:
-    """Whether every filter equals the record's value (compared as text)."""
+    """Return whether every filter equals the record's value, compared as text."""
     for name, expected in filters.items():
         if name == "device":
             actual: Any = decoded.device_id

@@ -1,7 +1,7 @@
 """Read-only queries on the sink database: row counts and rows of one trace.
 
-A SQLite sink is opened read-only (``mode=ro``) in a worker thread, so the
-TUI takes no write lock and never waits on the disk in its event loop. A
+A SQLite sink is opened read-only (``mode=ro``), so the TUI takes no write
+lock, and its queries run in a worker thread, off the event loop. A
 Postgres sink is read through the async engine. Every query is built with
 SQLAlchemy Core from the catalog's tables.
 """

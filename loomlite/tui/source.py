@@ -1,4 +1,4 @@
-"""Where the TUI reads from: the runtime in this process, or a state directory.
+"""Sources of the TUI's data: the runtime in this process, or a state directory.
 
 ``LiveSource`` wraps a running Runtime: snapshots come from its
 ``statistics()``, records from its broker. ``AttachSource`` reads what a
@@ -14,7 +14,7 @@ import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from loomlite.broker.base import Broker, BrokerState, Record
 from loomlite.broker.durable import DurableBroker
 from loomlite.broker.factory import DURABLE_FILE_NAME
-from loomlite.components.monitor import STATISTICS_FILE_NAME, MonitorComponent
+from loomlite.components.monitor import (
+    STATISTICS_FILE_NAME,
+    MonitorComponent,
+    MonitorStatistics,
+)
 from loomlite.errors import BrokerError, LoomliteError
 from loomlite.runtime.runtime import Runtime
 from loomlite.runtime.topology import Edge
@@ -112,13 +116,41 @@ class LiveSource(Source):
             (c for c in runtime.components if isinstance(c, MonitorComponent)), None
         )
         self._file: BrokerFile | None = None
+        self._histories: MonitorStatistics | None = None
+        self._last: Snapshot | None = None
+        self._histories_read = 0.0
+
+    def _monitor_statistics(self) -> MonitorStatistics | None:
+        """The monitor's histories, copied at most once per monitor sample.
+
+        Copying every history costs more than the rest of a snapshot, and
+        the histories change only when the monitor samples.
+        """
+        if self._monitor is None:
+            return None
+        now = time.monotonic()
+        cached = self._histories
+        if cached is None or now - self._histories_read >= cached.interval:
+            self._histories = self._monitor.statistics()
+            self._histories_read = now
+        return self._histories
 
     async def snapshot(self) -> Snapshot:
-        monitor = None if self._monitor is None else self._monitor.statistics()
+        monitor = self._monitor_statistics()
         sink = None if self._sink_statistics is None else self._sink_statistics()
-        return snapshot_from_runtime(
-            time.time(), self.runtime.statistics(), monitor, sink
-        )
+        statistics = self.runtime.statistics()
+        if statistics.broker is None and self._last is not None:
+            # The run has ended and the broker is closed: keep showing its
+            # last counters beside the components' final state.
+            latest = snapshot_from_runtime(time.time(), statistics, None, None)
+            return replace(
+                self._last,
+                taken_at=latest.taken_at,
+                runtime_state=latest.runtime_state,
+                components=latest.components,
+            )
+        self._last = snapshot_from_runtime(time.time(), statistics, monitor, sink)
+        return self._last
 
     def topology(self) -> TopologyView | None:
         topology = self.runtime.topology
@@ -134,7 +166,7 @@ class LiveSource(Source):
         return broker if broker.state is BrokerState.RUNNING else None
 
     def _closed_file(self) -> BrokerFile:
-        """The broker's file once the run ended, for a durable broker."""
+        """Return a reader of the broker's file once the run has ended."""
         broker = self.runtime.broker
         if not isinstance(broker, DurableBroker):
             raise BrokerError(

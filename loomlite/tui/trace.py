@@ -132,9 +132,9 @@ def _ordered(
 def _depths(payloads: list[dict[str, Any]]) -> dict[str, int]:
     """Map each message_id to its number of ancestors in the trace.
 
-    Derived messages name their input in ``source_message_id``; the depth
+    Derived messages name their input in ``source_message_id``. The depth
     orders a message after its input when both have the same received_at,
-    as they do on a manual clock.
+    which happens on a manual clock.
     """
     parents = {
         str(payload.get("message_id")): payload.get("source_message_id")

@@ -192,7 +192,9 @@ def geocoding_error(index: int) -> ProcessingError:
         source_value=encode(fix),
         error_type="RuntimeError",
         error_message="geocoder unavailable",
-        traceback="Traceback (most recent call last):\nRuntimeError: geocoder unavailable\n",
+        traceback=(
+            "Traceback (most recent call last):\nRuntimeError: geocoder unavailable\n"
+        ),
     )
 
 

@@ -124,8 +124,10 @@ async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> 
         hops = screen.query_one("#hops", DataTable)
         where = column(hops, "where")
         kinds = column(hops, "kind")
-        topics = [w.split("[")[0] for w, k in zip(where, kinds) if k == "message"]
-        tables = [w for w, k in zip(where, kinds) if k == "row"]
+        topics = [
+            w.split("[")[0] for w, k in zip(where, kinds, strict=True) if k == "message"
+        ]
+        tables = [w for w, k in zip(where, kinds, strict=True) if k == "row"]
 
         assert where[0].startswith("device.audio.raw[")
         assert "media.audio.vad_filtered" in topics
@@ -143,12 +145,16 @@ async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> 
         )
         latencies = column(hops, "hop latency")
         message_latencies = [
-            latency for latency, kind in zip(latencies, kinds) if kind == "message"
+            latency
+            for latency, kind in zip(latencies, kinds, strict=True)
+            if kind == "message"
         ]
         assert message_latencies[0] == "—"
         assert all(value == "+0 ms" for value in message_latencies[1:])
         assert {
-            latency for latency, kind in zip(latencies, kinds) if kind == "row"
+            latency
+            for latency, kind in zip(latencies, kinds, strict=True)
+            if kind == "row"
         } == {"—"}
 
         # The audio bytes are summarised, never dumped.
@@ -239,7 +245,7 @@ async def test_discard_all_after_confirmation(
 
 @pytest.fixture
 async def long_topic(tmp_path: Path) -> Runtime:
-    """A runtime whose GPS topic holds 100,000 records, one from phone-9."""
+    """A runtime whose GPS topic contains 100,000 records, one from phone-9."""
     clock = ManualClock(START)
     broker = MemoryBroker(clock=clock)
     runtime = Runtime(settings(tmp_path), broker=broker, clock=clock, inputs=[GPS])

@@ -42,9 +42,9 @@ async def show(pilot: Pilot[None], key: str) -> None:
 async def settle(pilot: Pilot[None]) -> None:
     """Wait for workers, then for every table to size its columns.
 
-    A DataTable measures new rows when its message queue is idle, which on a
-    busy machine can come after the screenshot; ``_require_update_dimensions``
-    is the flag Textual (8.x) clears once it has.
+    A DataTable measures new rows when its message queue is idle, and on a
+    busy machine that can come after the screenshot. Textual 8 clears
+    ``_require_update_dimensions`` once the table has measured them.
     """
     await finish_workers(pilot)
     for _ in range(100):

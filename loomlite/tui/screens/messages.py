@@ -65,7 +65,7 @@ def summarise(payload: dict[str, Any], width: int = 80) -> str:
     """Return the topic's own fields as one short line.
 
     Envelope fields, empty values, hashes and a row's surrogate ``id`` are
-    left out, because they say little at a glance.
+    left out, because they carry little information at a glance.
     """
     parts = [
         f"{name}={value}"

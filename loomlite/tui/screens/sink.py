@@ -2,7 +2,7 @@
 
 Rows written and the last write come from the sink's counters in each
 snapshot. The write rate is the change in rows written between two
-snapshots. ``c`` counts the rows each table holds now, in a worker.
+snapshots. ``c`` counts the rows each table contains now, in a worker.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ class TopicsScreen(LoomliteScreen):
         self.show_idle = False
         self.sort_by_rate = False
         self._selected: str | None = None
+        self._shown: list[tuple[str, tuple[str, ...]]] = []
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="topics-summary")
@@ -59,10 +60,17 @@ class TopicsScreen(LoomliteScreen):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         rows = self._rows(snapshot)
+        shown = [
+            (row.name, self._cells(snapshot, row))
+            for row in rows[: self.loom.row_limit]
+        ]
         table = self.query_one("#topics", DataTable)
-        table.clear()
-        for row in rows[: self.loom.row_limit]:
-            table.add_row(*self._cells(snapshot, row), key=row.name)
+        # Rebuilding an unchanged table would only cost the tick its time.
+        if shown != self._shown:
+            self._shown = shown
+            table.clear()
+            for name, cells in shown:
+                table.add_row(*cells, key=name)
         if self._selected is not None and self._selected in {r.name for r in rows}:
             table.move_cursor(row=table.get_row_index(self._selected), animate=False)
         hidden = max(len(rows) - self.loom.row_limit, 0)
@@ -98,7 +106,7 @@ class TopicsScreen(LoomliteScreen):
             format_count(row.published_total),
             ends or "—",
             format_count(row.records),
-            "—" if used is None else f"{used:.0%}",
+            _retention_text(row, used),
             format_count(max(lags)) if lags else "—",
         )
 
@@ -139,3 +147,13 @@ class TopicsScreen(LoomliteScreen):
         latest = self.loom.latest
         if latest is not None:
             self.show_snapshot(latest)
+
+
+def _retention_text(row: TopicRow, used: float | None) -> str:
+    """Show the share of a count or byte limit in use, or the age limit."""
+    if used is not None:
+        return f"{used:.0%}"
+    retention = row.retention
+    if retention is not None and retention.max_age is not None:
+        return f"by age, {retention.max_age.total_seconds() / 86_400:g} d"
+    return "—"
