@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from loomlite.cli.params import DURATION, SPEED
 from loomlite.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from loomlite.runtime.settings import LoomliteSettings
 
 __all__ = ["tui"]
 
@@ -98,7 +102,7 @@ def _settings(
     speed: float | str | None,
     seed: int | None,
     state_dir: Path | None,
-) -> tuple[object, bool]:
+) -> tuple[LoomliteSettings, bool]:
     from loomlite.cli.up import _overrides
     from loomlite.runtime.profiles import load_settings
 

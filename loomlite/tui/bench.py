@@ -58,8 +58,8 @@ async def _demo_rate(state_dir: Path, *, with_tui: bool) -> tuple[float, list[fl
         components={"monitor": {"status_log": False}},
     )
     if not with_tui:
-        report = await run_session(settings, virtual=True)
-        return sum(report.messages.values()) / report.real_seconds, []
+        closed = await run_session(settings, virtual=True)
+        return sum(closed.messages.values()) / closed.real_seconds, []
     app = LoomliteApp(
         session=SessionOptions(settings, virtual=True), refresh_interval=REFRESH
     )

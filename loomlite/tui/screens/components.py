@@ -67,7 +67,7 @@ class ComponentsScreen(LoomliteScreen):
                 last,
                 key=name,
             )
-        if self._selected in snapshot.components:
+        if self._selected is not None and self._selected in snapshot.components:
             table.move_cursor(row=table.get_row_index(self._selected), animate=False)
         self._show_error(snapshot)
 

@@ -191,6 +191,7 @@ class MessagesScreen(LoomliteScreen):
             elif isinstance(start, int):
                 first = min(max(start, log_start), end)
             else:
+                assert isinstance(start, datetime)
                 found = await self.source.offset_for_time(topic, partition, start)
                 first = end if found is None else found
             offsets[partition] = (first, end)

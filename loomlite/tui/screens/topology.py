@@ -88,9 +88,9 @@ class TopologyScreen(LoomliteScreen):
         for component in view.components:
             self._add_component(tree.root, graph, component)
         self._add_orphans(tree.root, graph)
-        tables = tree.root.add(f"tables ({len(graph.tables)})")
+        branch = tree.root.add(f"tables ({len(graph.tables)})")
         for topic, table in sorted(graph.tables.items(), key=lambda item: item[1]):
-            self._track(tables.add_leaf(table), _table_label(table, topic))
+            self._track(branch.add_leaf(table), _table_label(table, topic))
 
     def _track(self, node: TreeNode[str], label: Label) -> None:
         node.set_label(label(self.loom.latest))
