@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import anyio
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.reactive import reactive
@@ -197,7 +197,10 @@ class LoomliteApp(App[None]):
             self.frame_intervals.append(now - self._last_frame)
         self._last_frame = now
         self.latest = snapshot
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # the app is shutting down and has popped its screens
         if isinstance(screen, LoomliteScreen) and screen.is_mounted:
             try:
                 with self.batch_update():

@@ -99,7 +99,15 @@ def test_result_as_dict() -> None:
 
 
 def test_benchmark_names() -> None:
-    assert list(BENCHMARKS) == ["broker", "sink", "first_row", "memory", "phone_day"]
+    assert list(BENCHMARKS) == [
+        "broker",
+        "sink",
+        "first_row",
+        "memory",
+        "phone_day",
+        "tui_frames",
+        "tui_load",
+    ]
     for name, benchmark in BENCHMARKS.items():
         assert benchmark.name == name
 
