@@ -232,6 +232,8 @@ class AttachSource(Source):
         self._retention: dict[str, Any] = {}
         self._retention_read = 0.0
         self._topology: TopologyView | None = None
+        self._snapshot: Snapshot | None = None
+        self._version: tuple[int, int] | None = None
         self._open_files()
 
     def _open_files(self) -> None:
@@ -258,15 +260,29 @@ class AttachSource(Source):
 
     async def snapshot(self) -> Snapshot:
         path = self.state_dir / STATISTICS_FILE_NAME
+        version = await anyio.to_thread.run_sync(_file_version, path)
+        if version is None:
+            return Snapshot(taken_at=time.time(), runtime_state="waiting")
+        now = time.monotonic()
+        retention_due = now - self._retention_read > _RETENTION_REFRESH
+        # The monitor rewrites the file once per sample, so between samples
+        # the last snapshot is still current and the JSON is not parsed again.
+        if (
+            self._snapshot is not None
+            and version == self._version
+            and not (retention_due and self._file is not None)
+        ):
+            return self._snapshot
         document = await anyio.to_thread.run_sync(_read_json, path)
         if document is None:
             return Snapshot(taken_at=time.time(), runtime_state="waiting")
         self._open_files()
-        now = time.monotonic()
-        if self._file is not None and now - self._retention_read > _RETENTION_REFRESH:
+        if self._file is not None and retention_due:
             self._retention = await self._file.retention()
             self._retention_read = now
-        return snapshot_from_json(document, self._retention)
+        self._snapshot = snapshot_from_json(document, self._retention)
+        self._version = version
+        return self._snapshot
 
     def topology(self) -> TopologyView | None:
         if self._topology is None:
@@ -295,6 +311,15 @@ class AttachSource(Source):
         if self._file is not None:
             self._file.close()
         await super().close()
+
+
+def _file_version(path: Path) -> tuple[int, int] | None:
+    """Return the modification time and size of ``path``, or None if absent."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
