@@ -217,6 +217,21 @@ class MonitorComponent(Component):
         while self._samples < count:
             await self._sampled.wait()
 
+    def rate_histories(self) -> dict[str, tuple[Point, ...]]:
+        """Return each topic's publish-rate history, oldest first.
+
+        A cheap subset of ``statistics()``, which copies every history of
+        every group and partition too.
+        """
+        sample = self._latest
+        if sample is None or sample.broker is None:
+            return {}
+        return {
+            name: self._histories.get(("rate", name))
+            for name, topic in sample.broker.topics.items()
+            if topic.published_total > 0
+        }
+
     def statistics(self) -> MonitorStatistics:
         """Return the latest values and the histories."""
         sample = self._latest

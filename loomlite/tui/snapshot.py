@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loomlite.broker.base import BrokerStatistics, RetentionPolicy
-from loomlite.components.monitor_statistics import MonitorStatistics
+from loomlite.components.monitor_statistics import Point
 from loomlite.runtime.runtime import RuntimeStatistics
 
 __all__ = [
@@ -117,20 +117,18 @@ class Snapshot:
 def snapshot_from_runtime(
     taken_at: float,
     runtime: RuntimeStatistics,
-    monitor: MonitorStatistics | None,
+    rate_histories: Mapping[str, tuple[Point, ...]],
     sink: Any | None,
 ) -> Snapshot:
     """Build a Snapshot from live statistics.
 
-    ``monitor`` supplies the rate histories; ``sink`` is a SinkStatistics or
-    None when no sink is open.
+    ``rate_histories`` maps a topic to its publish-rate history from the
+    monitor; ``sink`` is a SinkStatistics or None when no sink is open.
     """
-    histories: dict[str, tuple[float, ...]] = {}
-    if monitor is not None:
-        histories = {
-            name: tuple(value for _, value in topic.publish_rate_history)
-            for name, topic in monitor.topics.items()
-        }
+    histories = {
+        name: tuple(value for _, value in points)
+        for name, points in rate_histories.items()
+    }
     broker = runtime.broker
     return Snapshot(
         taken_at=taken_at,

@@ -25,11 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from loomlite.broker.base import Broker, BrokerState, Record
 from loomlite.broker.durable import DurableBroker
 from loomlite.broker.factory import DURABLE_FILE_NAME
-from loomlite.components.monitor import (
-    STATISTICS_FILE_NAME,
-    MonitorComponent,
-    MonitorStatistics,
-)
+from loomlite.components.monitor import STATISTICS_FILE_NAME, MonitorComponent
+from loomlite.components.monitor_statistics import Point
 from loomlite.errors import BrokerError, LoomliteError
 from loomlite.runtime.runtime import Runtime
 from loomlite.runtime.topology import Edge
@@ -116,40 +113,37 @@ class LiveSource(Source):
             (c for c in runtime.components if isinstance(c, MonitorComponent)), None
         )
         self._file: BrokerFile | None = None
-        self._histories: MonitorStatistics | None = None
+        self._histories: dict[str, tuple[Point, ...]] = {}
+        self._histories_read: float | None = None
         self._last: Snapshot | None = None
-        self._histories_read = 0.0
 
-    def _monitor_statistics(self) -> MonitorStatistics | None:
-        """The monitor's histories, copied at most once per monitor sample.
-
-        Copying every history costs more than the rest of a snapshot, and
-        the histories change only when the monitor samples.
-        """
+    def _rate_histories(self) -> dict[str, tuple[Point, ...]]:
+        """Return the monitor's rate histories, copied at most once a second,
+        because they change only when the monitor samples."""
         if self._monitor is None:
-            return None
+            return {}
         now = time.monotonic()
-        cached = self._histories
-        if cached is None or now - self._histories_read >= cached.interval:
-            self._histories = self._monitor.statistics()
+        last = self._histories_read
+        if last is None or now - last >= 1.0:
+            self._histories = self._monitor.rate_histories()
             self._histories_read = now
         return self._histories
 
     async def snapshot(self) -> Snapshot:
-        monitor = self._monitor_statistics()
+        histories = self._rate_histories()
         sink = None if self._sink_statistics is None else self._sink_statistics()
         statistics = self.runtime.statistics()
         if statistics.broker is None and self._last is not None:
             # The run has ended and the broker is closed: keep showing its
             # last counters beside the components' final state.
-            latest = snapshot_from_runtime(time.time(), statistics, None, None)
+            latest = snapshot_from_runtime(time.time(), statistics, {}, None)
             return replace(
                 self._last,
                 taken_at=latest.taken_at,
                 runtime_state=latest.runtime_state,
                 components=latest.components,
             )
-        self._last = snapshot_from_runtime(time.time(), statistics, monitor, sink)
+        self._last = snapshot_from_runtime(time.time(), statistics, histories, sink)
         return self._last
 
     def topology(self) -> TopologyView | None:
