@@ -169,8 +169,10 @@ async def _handle(
         for partition in _partitions(broker, topic):
             start = await _start_offset(broker, consumer, partition)
             end = broker.end_offset(topic, partition.partition)
-            # The commit may only move over a contiguous run of handled records.
-            commit_to: int | None = start
+            # The commit may only move over the handled records before the
+            # first pending one.
+            commit_to = start
+            blocked = False
             async for record in _read(broker, partition, start, end):
                 entry = _failed_record(record, catalog)
                 handled = await _handle_one(
@@ -178,10 +180,10 @@ async def _handle(
                 )
                 if not handled:
                     pending += 1
-                    commit_to = None
-                elif commit_to is not None:
+                    blocked = True
+                elif not blocked:
                     commit_to = record.offset + 1
-            if commit_to is not None and commit_to > start:
+            if commit_to > start:
                 committed[partition] = commit_to
         if committed:
             await consumer.commit(committed)

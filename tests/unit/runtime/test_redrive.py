@@ -149,3 +149,29 @@ async def test_redrive_rejects_non_error_topic() -> None:
     async with make_runtime(FixableGeocoder()) as runtime:
         with pytest.raises(ContractError, match="is not an error topic"):
             await redrive(runtime.broker, GPS, catalog=build_catalog())
+
+
+async def test_redrive_commits_selected_prefix() -> None:
+    geocoder = FixableGeocoder()
+    catalog = build_catalog()
+    async with make_runtime(geocoder) as runtime:
+        for latitude in (85.0, 86.0):
+            await runtime.publish(GPS, fix(latitude))
+        await runtime.run_until_idle()
+        first, second = await _errors(runtime.broker)
+
+        selected = await redrive(
+            runtime.broker, ERRORS, message_ids=[first.message_id], catalog=catalog
+        )
+        await runtime.run_until_idle()
+        geocoder.limit = 90.0
+        rest = await redrive(runtime.broker, ERRORS, catalog=catalog)
+        await runtime.run_until_idle()
+
+    assert list(selected.redriven) == [first.message_id]
+    assert list(selected.committed.values()) == [1]
+    # The first record failed again, so the rest are its new error and the
+    # second original.
+    assert second.message_id in rest.redriven
+    assert first.message_id not in rest.redriven
+    assert len(rest.redriven) == 2
