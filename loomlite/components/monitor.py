@@ -147,7 +147,7 @@ class _Sample:
     components: Mapping[str, ComponentStatistics]
     rates: dict[str, float]
     rows_written: int | None
-    sink: SinkStatistics | None
+    sink: SinkStatistics | None = None
 
 
 class MonitorComponent(Component):
