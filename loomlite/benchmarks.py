@@ -323,6 +323,21 @@ async def _http(repeats: int, workdir: Path) -> BenchmarkResult:
             "p99_ms": [run.percentile_ms(0.99) for run in subject],
         },
     )
+
+
+async def _tui_frames(repeats: int, workdir: Path) -> BenchmarkResult:
+    # Imported here so that other benchmarks do not load Textual.
+    from loomlite.tui.bench import measure_frames
+
+    return await measure_frames(repeats, workdir)
+
+
+async def _tui_load(repeats: int, workdir: Path) -> BenchmarkResult:
+    from loomlite.tui.bench import measure_load
+
+    return await measure_load(repeats, workdir)
+
+
 async def _backends(repeats: int, workdir: Path) -> list[BenchmarkResult]:
     from loomlite._backend_bench import measure_backends
 
@@ -367,6 +382,16 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "backends": Benchmark(
         "backends", "speed of each installed real model backend", _backends
+    ),
+    "tui_frames": Benchmark(
+        "tui_frames",
+        "TUI frame interval p99 while the demo runs at --speed max",
+        _tui_frames,
+    ),
+    "tui_load": Benchmark(
+        "tui_load",
+        "50 devices x 20 msg/s stored with the TUI open vs closed",
+        _tui_load,
     ),
 }
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
@@ -35,6 +36,7 @@ from loomlite.contract.catalog import TopicKind
 from loomlite.errors import ConfigurationError
 from loomlite.runtime.runtime import Runtime, RuntimeStatistics
 from loomlite.runtime.settings import LoomliteSettings
+from loomlite.runtime.topology_file import write_topology_file
 from loomlite.runtime.virtual_time import drive_virtual_time
 from loomlite.scoring import (
     RegionEntry,
@@ -341,6 +343,11 @@ async def run_session(
     ]
     report = SessionReport(start=start, end=start, database=settings.db_url)
     async with Runtime(settings, components=components, clock=clock) as runtime:
+        # The graph is fixed once the runtime runs; a TUI attached from
+        # another process reads it from this file.
+        await anyio.to_thread.run_sync(
+            write_topology_file, settings.state_dir, runtime.topology
+        )
         if on_start is not None:
             on_start(runtime, clock, persist)
         await _advance(runtime, clock, until, stop, virtual=virtual)

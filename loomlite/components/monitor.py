@@ -47,6 +47,11 @@ of ``[time, value]`` pairs, oldest first::
           ]
         }
       },
+      "sink": {                           # null when no sink is attached
+        "rows_written": {"<table>": 1200},
+        "errors": 0, "pending_rows": 0,
+        "last_write_at": "2024-05-01T08:00:00+00:00"   # or null
+      },
       "components": {
         "<component>": {
           "state": "running", "restarts": 0, "messages_in": 640,
@@ -93,6 +98,7 @@ from loomlite.components.monitor_statistics import (
     MonitorStatistics,
     PartitionLag,
     Point,
+    SinkHealth,
     TopicHealth,
 )
 from loomlite.runtime.component import Component
@@ -151,6 +157,7 @@ class _Sample:
     rates: dict[str, float]
     rows_written: int | None
     loop_lag: LoopLag | None = None
+    sink: SinkStatistics | None = None
 
 
 class MonitorComponent(Component):
@@ -220,6 +227,21 @@ class MonitorComponent(Component):
         while self._samples < count:
             await self._sampled.wait()
 
+    def rate_histories(self) -> dict[str, tuple[Point, ...]]:
+        """Return each topic's publish-rate history, oldest first.
+
+        A cheap subset of ``statistics()``, which copies every history of
+        every group and partition too.
+        """
+        sample = self._latest
+        if sample is None or sample.broker is None:
+            return {}
+        return {
+            name: self._histories.get(("rate", name))
+            for name, topic in sample.broker.topics.items()
+            if topic.published_total > 0
+        }
+
     def statistics(self) -> MonitorStatistics:
         """Return the latest values and the histories."""
         sample = self._latest
@@ -255,6 +277,7 @@ class MonitorComponent(Component):
             components=self._components(sample),
             loop_lag_max=None if lag is None else lag.max_seconds,
             loop_lag_last=None if lag is None else lag.last_seconds,
+            sink=_sink_health(sample.sink),
         )
 
     # -- sampling -----------------------------------------------------------
@@ -283,6 +306,7 @@ class MonitorComponent(Component):
             rates=self._rates(broker, now),
             rows_written=self._rows_written(),
             loop_lag=loop_lag,
+            sink=None if self._sink_statistics is None else self._sink_statistics(),
         )
 
     def _rates(self, broker: BrokerStatistics | None, now: float) -> dict[str, float]:
@@ -454,6 +478,17 @@ class MonitorComponent(Component):
             snapshot.max_lag,
             lag_group,
         )
+
+
+def _sink_health(statistics: SinkStatistics | None) -> SinkHealth | None:
+    if statistics is None:
+        return None
+    return SinkHealth(
+        rows_written=dict(statistics.rows_written),
+        errors=statistics.errors,
+        pending_rows=statistics.pending_rows,
+        last_write_at=statistics.last_write_at,
+    )
 
 
 def _published_total(broker: BrokerStatistics | None) -> int:

@@ -19,6 +19,7 @@ __all__ = [
     "MonitorStatistics",
     "PartitionLag",
     "Point",
+    "SinkHealth",
     "TopicHealth",
 ]
 
@@ -90,6 +91,17 @@ class ComponentHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class SinkHealth:
+    """The sink's counters: rows inserted per table since start, failed
+    writes, rows waiting to be written and the time of the last commit."""
+
+    rows_written: Mapping[str, int]
+    errors: int
+    pending_rows: int
+    last_write_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorStatistics:
     """The monitor's latest sample and the histories.
 
@@ -115,6 +127,7 @@ class MonitorStatistics:
     """Maximum event-loop block since the start, in real seconds."""
     loop_lag_last: float | None = None
     """Event-loop lag of the latest measurement, in real seconds."""
+    sink: SinkHealth | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the snapshot as the JSON object ``statistics.json`` holds."""
@@ -138,6 +151,7 @@ class MonitorStatistics:
             },
             "topics": {name: _topic_json(topic) for name, topic in self.topics.items()},
             "groups": {name: _group_json(group) for name, group in self.groups.items()},
+            "sink": None if self.sink is None else _sink_json(self.sink),
             "components": {
                 name: _component_json(health)
                 for name, health in self.components.items()
@@ -177,6 +191,16 @@ def _group_json(group: GroupLag) -> dict[str, Any]:
         "lag": group.lag,
         "history": {"lag": _points(group.lag_history)},
         "partitions": partitions,
+    }
+
+
+def _sink_json(sink: SinkHealth) -> dict[str, Any]:
+    last = sink.last_write_at
+    return {
+        "rows_written": dict(sink.rows_written),
+        "errors": sink.errors,
+        "pending_rows": sink.pending_rows,
+        "last_write_at": None if last is None else last.isoformat(),
     }
 
 

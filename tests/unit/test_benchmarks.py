@@ -107,6 +107,8 @@ def test_benchmark_names() -> None:
         "phone_day",
         "http",
         "backends",
+        "tui_frames",
+        "tui_load",
     ]
     for name, benchmark in BENCHMARKS.items():
         assert benchmark.name == name

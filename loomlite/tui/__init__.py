@@ -1,0 +1,1 @@
+"""The Textual TUI that inspects a pipeline: ``loomlite tui``."""

@@ -1,0 +1,257 @@
+"""The loomlite TUI: screens that inspect a running pipeline.
+
+A fixed-rate timer takes one statistics snapshot from the source per tick
+and hands it to the visible screen inside one ``batch_update``, so a tick
+costs one redraw whatever the message rate. Long work (replays, trace
+lookups, redrives) runs in Textual workers, so keys are handled meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import anyio
+from textual.app import App, ScreenStackError, SystemCommand
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from loomlite.errors import LoomliteError
+from loomlite.runtime.settings import LoomliteSettings
+from loomlite.session import SessionReport
+from loomlite.tui.screens.base import LoomliteScreen
+from loomlite.tui.screens.components import ComponentsScreen
+from loomlite.tui.screens.errors import ErrorsScreen
+from loomlite.tui.screens.messages import MessagesScreen
+from loomlite.tui.screens.sink import SinkScreen
+from loomlite.tui.screens.topics import TopicsScreen
+from loomlite.tui.screens.topology import TopologyScreen
+from loomlite.tui.screens.trace import TraceScreen
+from loomlite.tui.snapshot import Snapshot
+from loomlite.tui.source import LiveSource, Source
+
+__all__ = ["SCREENS", "LoomliteApp", "SessionOptions"]
+
+logger = logging.getLogger(__name__)
+
+# (mode name, key, title, screen class) in the order of their keys.
+SCREENS: tuple[tuple[str, str, str, type[LoomliteScreen]], ...] = (
+    ("topology", "1", "Topology", TopologyScreen),
+    ("topics", "2", "Topics", TopicsScreen),
+    ("messages", "3", "Messages", MessagesScreen),
+    ("trace", "4", "Trace", TraceScreen),
+    ("errors", "5", "Errors", ErrorsScreen),
+    ("components", "6", "Components", ComponentsScreen),
+    ("sink", "7", "Sink", SinkScreen),
+)
+
+# Frame intervals kept for the p50/p99 that ``loomlite bench`` reports.
+_FRAME_HISTORY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """A pipeline for the app to run in-process, as ``loomlite up`` would."""
+
+    settings: LoomliteSettings
+    virtual: bool = False
+
+
+class LoomliteApp(App[None]):
+    """Inspect a pipeline: pass a ready ``source``, or ``session`` to run one.
+
+    ``refresh_interval`` is the real seconds between snapshot ticks and
+    ``row_limit`` caps the rows any table renders.
+    """
+
+    TITLE = "loomlite"
+    MODES = {name: screen for name, _, _, screen in SCREENS}
+    BINDINGS = [
+        *(
+            Binding(key, f"app.switch_mode('{name}')", title)
+            for name, key, title, _ in SCREENS
+        ),
+        Binding("m", "toggle_mask", "Mask"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    masked: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        *,
+        session: SessionOptions | None = None,
+        refresh_interval: float = 0.5,
+        row_limit: int = 200,
+        start_mode: str = "topics",
+    ) -> None:
+        super().__init__()
+        if (source is None) == (session is None):
+            raise ValueError("pass exactly one of source and session")
+        if refresh_interval <= 0:
+            raise ValueError(
+                f"refresh_interval must be positive seconds, got {refresh_interval!r}"
+            )
+        self.source = source
+        self.session = session
+        self.refresh_interval = refresh_interval
+        self.row_limit = row_limit
+        self.start_mode = start_mode
+        self.latest: Snapshot | None = None
+        self.frame_intervals: deque[float] = deque(maxlen=_FRAME_HISTORY)
+        self.ticks = 0
+        self.batched_updates = 0
+        self.session_error: BaseException | None = None
+        self.session_report: SessionReport | None = None
+        self.session_done = asyncio.Event()
+        # A trace_id for the Trace screen to look up once it is shown.
+        self.pending_trace: str | None = None
+        self._last_frame: float | None = None
+        self._taking_snapshot = False
+        self._tick_event = asyncio.Event()
+        self._stop = anyio.Event()
+        self._snapshot_failures = 0
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.sub_title = "starting" if self.source is None else self.source.description
+        self.switch_mode(self.start_mode)
+        if self.session is not None:
+            self.run_worker(self._run_session(), name="session", group="session")
+        self.set_interval(self.refresh_interval, self._tick)
+
+    async def _run_session(self) -> None:
+        from loomlite.session import run_session
+
+        options = self.session
+        assert options is not None
+        settings = options.settings
+
+        def on_start(runtime: object, clock: object, persist: object) -> None:
+            self.source = LiveSource(
+                runtime,  # type: ignore[arg-type]
+                db_url=settings.db_url,
+                sink_statistics=persist.sink_statistics,  # type: ignore[attr-defined]
+            )
+            self.sub_title = self.source.description
+
+        try:
+            report = await run_session(
+                settings, virtual=options.virtual, stop=self._stop, on_start=on_start
+            )
+        except (LoomliteError, OSError) as exc:
+            self.session_error = exc
+            logger.error("the pipeline stopped with an error: %s", exc, exc_info=exc)
+            self.notify(f"the pipeline stopped: {exc}", severity="error", timeout=30)
+            return
+        finally:
+            self.session_done.set()
+        self.session_report = report
+        self.sub_title = f"{self.sub_title} (finished)"
+        self.notify(
+            f"run finished: {sum(report.messages.values()):,} messages, "
+            f"{sum(report.rows.values()):,} rows, {report.total_errors} errors",
+            timeout=10,
+        )
+
+    async def action_quit(self) -> None:
+        """Stop an in-process pipeline (drain and flush), then exit."""
+        if self.session is not None and not self._stop.is_set():
+            self._stop.set()
+            self.notify("stopping: draining the pipeline and flushing the database")
+            await self.workers.wait_for_complete()
+        if self.source is not None:
+            await self.source.close()
+        self.exit()
+
+    # -- refresh ------------------------------------------------------------
+
+    async def refresh_now(self) -> None:
+        """Take and draw a snapshot now, outside the timer's schedule."""
+        await self._tick()
+
+    async def _tick(self) -> None:
+        # A snapshot still in flight (a slow disk in attached mode) makes the
+        # timer skip this tick rather than queue a second read.
+        if self.source is None or self._taking_snapshot:
+            return
+        self._taking_snapshot = True
+        try:
+            snapshot = await self.source.snapshot()
+        except (OSError, ValueError, KeyError, LoomliteError) as exc:
+            self._report_snapshot_failure(exc)
+            return
+        finally:
+            self._taking_snapshot = False
+        self._snapshot_failures = 0
+        now = time.monotonic()
+        if self._last_frame is not None:
+            self.frame_intervals.append(now - self._last_frame)
+        self._last_frame = now
+        self.latest = snapshot
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # the app is shutting down and has popped its screens
+        if isinstance(screen, LoomliteScreen) and screen.is_mounted:
+            try:
+                with self.batch_update():
+                    screen.show_snapshot(snapshot)
+            except NoMatches:
+                # The screen's widgets are gone: the app is shutting down.
+                return
+            self.batched_updates += 1
+        self.ticks += 1
+        self._tick_event.set()
+        self._tick_event = asyncio.Event()
+
+    def _report_snapshot_failure(self, error: BaseException) -> None:
+        self._snapshot_failures += 1
+        # Logged and shown once per run of failures, not on every tick.
+        if self._snapshot_failures == 1:
+            logger.warning("reading statistics failed: %s", error, exc_info=error)
+            self.notify(f"reading statistics failed: {error}", severity="warning")
+
+    async def wait_for_ticks(self, count: int = 1) -> None:
+        """Wait until ``count`` more snapshots have been drawn."""
+        target = self.ticks + count
+        while self.ticks < target:
+            await self._tick_event.wait()
+
+    # -- actions ------------------------------------------------------------
+
+    def action_toggle_mask(self) -> None:
+        self.masked = not self.masked
+
+    def watch_masked(self, masked: bool) -> None:
+        screen = self.screen
+        if isinstance(screen, LoomliteScreen):
+            screen.mask_changed(masked)
+        self.notify("masking on: personal fields hidden" if masked else "masking off")
+
+    def trace(self, trace_id: str) -> None:
+        """Open the Trace screen and look up ``trace_id``."""
+        self.pending_trace = trace_id
+        self.switch_mode("trace")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name, key, title, _ in SCREENS:
+            yield SystemCommand(
+                f"{title} screen",
+                f"Show the {title} screen (key {key})",
+                lambda name=name: self.switch_mode(name),
+            )
+        yield SystemCommand(
+            "Toggle masking",
+            "Hide or show message text, emails, phone numbers and coordinates (key m)",
+            self.action_toggle_mask,
+        )

@@ -1,0 +1,105 @@
+"""Small widgets and text helpers shared by the screens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.json import JSON
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from loomlite.tui.payload import mask_payload
+
+__all__ = [
+    "ConfirmScreen",
+    "PayloadView",
+    "format_count",
+    "format_rate",
+    "format_seconds",
+    "format_time",
+    "sparkline",
+]
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int = 20) -> str:
+    """Draw the last ``width`` values as block characters scaled to their max."""
+    recent = list(values)[-width:]
+    if not recent:
+        return ""
+    top = max(recent)
+    if top <= 0:
+        return _BARS[0] * len(recent)
+    last = len(_BARS) - 1
+    return "".join(_BARS[round(max(value, 0.0) / top * last)] for value in recent)
+
+
+def format_rate(rate: float) -> str:
+    return f"{rate:,.1f}/s"
+
+
+def format_count(count: int | None) -> str:
+    return "—" if count is None else f"{count:,}"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """Format a duration in milliseconds, or a dash when unknown."""
+    return "—" if seconds is None else f"{seconds * 1000:.2f} ms"
+
+
+def format_time(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.isoformat(timespec="milliseconds")
+
+
+class PayloadView(Static):
+    """A JSON payload, masked when the app's masking is on."""
+
+    DEFAULT_CSS = """
+    PayloadView { height: auto; padding: 0 1; }
+    """
+
+    def show(self, payload: Any | None, *, masked: bool) -> None:
+        if payload is None:
+            self.update(Text("Select a row to see its payload.", style="dim"))
+            return
+        shown = mask_payload(payload) if masked else payload
+        self.update(JSON.from_data(shown, default=str, sort_keys=False))
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; dismisses with True on yes."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Grid {
+        grid-size: 2; grid-gutter: 1 2; grid-rows: auto 3;
+        padding: 1 2; width: 64; height: auto; border: thick $error;
+        background: $surface;
+    }
+    ConfirmScreen Label { column-span: 2; width: 100%; }
+    ConfirmScreen Button { width: 100%; }
+    """
+
+    BINDINGS = [("y", "answer(True)", "Yes"), ("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Grid():
+            yield Label(self.question)
+            yield Button("Yes (y)", variant="error", id="yes")
+            yield Button("No (n)", variant="primary", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

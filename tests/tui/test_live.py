@@ -1,0 +1,346 @@
+"""The TUI on a pipeline running in this process: follow, trace, redrive,
+long work in workers, and refresh under load."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import pytest
+from textual.widgets import DataTable, ProgressBar
+
+from loomlite.broker import MemoryBroker
+from loomlite.broker.base import Record
+from loomlite.clock import ManualClock
+from loomlite.components.enrich.component import EnrichComponent
+from loomlite.contract import encode
+from loomlite.contract.models import GPSReading
+from loomlite.runtime import Runtime
+from loomlite.runtime.context import Context
+from loomlite.tui.app import LoomliteApp
+from loomlite.tui.screens.errors import ErrorsScreen
+from loomlite.tui.screens.messages import MessagesScreen
+from loomlite.tui.screens.trace import TraceScreen
+from loomlite.tui.source import LiveSource
+from loomlite.tui.widgets import ConfirmScreen, PayloadView
+from tests.tui.conftest import (
+    AUDIO,
+    GEOCODING_ERRORS,
+    GPS,
+    START,
+    Pipeline,
+    gps_fix,
+    settings,
+    speech_chunk,
+)
+from tests.tui.helpers import (
+    column,
+    finish_workers,
+    finish_workers_of,
+    show,
+    static_text,
+)
+
+pytestmark = pytest.mark.anyio
+
+SIZE = (160, 48)
+
+
+def live_app(
+    pipeline: Pipeline, *, refresh_interval: float = 0.1, row_limit: int = 200
+) -> LoomliteApp:
+    source = LiveSource(
+        pipeline.runtime,
+        db_url=pipeline.db_url,
+        sink_statistics=pipeline.persist.sink_statistics,
+    )
+    return LoomliteApp(source, refresh_interval=refresh_interval, row_limit=row_limit)
+
+
+class GatedSource(LiveSource):
+    """The runtime's source, whose reads wait at ``gate`` once ``after``
+    records were read, so a test can act while a scan is under way."""
+
+    def __init__(self, runtime: Runtime, after: int) -> None:
+        super().__init__(runtime)
+        self.after = after
+        self.read_so_far = 0
+        self.reached = anyio.Event()
+        self.gate = anyio.Event()
+
+    async def read(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        if self.read_so_far >= self.after:
+            self.reached.set()
+            await self.gate.wait()
+        records = await super().read(topic, partition, offset, limit)
+        self.read_so_far += len(records)
+        return records
+
+
+def count_rows(pipeline: Pipeline, table: str) -> int:
+    path = pipeline.state_dir / "loomlite.db"
+    with sqlite3.connect(path) as connection:
+        (count,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+    return int(count)
+
+
+async def test_follow_shows_new_messages(live_pipeline: Pipeline) -> None:
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        screen.load(GPS, "end")
+        await finish_workers(pilot)
+        table = screen.query_one("#messages", DataTable)
+        assert table.row_count == 12
+
+        await pilot.press("f")
+        for index in range(12, 15):
+            await live_pipeline.runtime.publish(GPS, gps_fix(index))
+        with anyio.fail_after(10):
+            while table.row_count < 15:
+                await app.wait_for_ticks(1)
+                await finish_workers(pilot)
+        assert column(table, "partition@offset")[-1].endswith("@14")
+
+
+async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> None:
+    chunk = speech_chunk()
+    await live_pipeline.runtime.publish(AUDIO, chunk)
+    await live_pipeline.runtime.run_until_idle(timeout=60)
+
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        screen.start_lookup(chunk.trace_id)
+        await finish_workers(pilot)
+        hops = screen.query_one("#hops", DataTable)
+        where = column(hops, "where")
+        kinds = column(hops, "kind")
+        topics = [
+            w.split("[")[0] for w, k in zip(where, kinds, strict=True) if k == "message"
+        ]
+        tables = [w for w, k in zip(where, kinds, strict=True) if k == "row"]
+
+        assert where[0].startswith("device.audio.raw[")
+        assert "media.audio.vad_filtered" in topics
+        assert "media.text.transcribed.words" in topics
+        assert "analysis.text.embedded.transcripts" in topics
+        assert "device_audio_raw" in tables
+        assert "media_text_transcribed_words" in tables
+        assert "analysis_text_embedded_transcripts" in tables
+        # Each message follows its input: audio, segment, transcript, embedding.
+        assert topics.index("media.audio.vad_filtered") < topics.index(
+            "media.text.transcribed.words"
+        )
+        assert topics.index("media.text.transcribed.words") < topics.index(
+            "analysis.text.embedded.transcripts"
+        )
+        latencies = column(hops, "hop latency")
+        message_latencies = [
+            latency
+            for latency, kind in zip(latencies, kinds, strict=True)
+            if kind == "message"
+        ]
+        assert message_latencies[0] == "—"
+        assert all(value == "+0 ms" for value in message_latencies[1:])
+        assert {
+            latency
+            for latency, kind in zip(latencies, kinds, strict=True)
+            if kind == "row"
+        } == {"—"}
+
+        # The audio bytes are summarised, never dumped.
+        hops.move_cursor(row=0)
+        await pilot.pause()
+        payload = static_text(screen.query_one(PayloadView))
+        assert "<audio/wav, " in payload
+        assert chunk.model_dump(mode="json")["data"][:40] not in payload
+
+
+async def test_redrive_from_errors_stores_rows(
+    live_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = EnrichComponent.on_fixes_for_geocoding
+    broken = {"on": True}
+
+    async def geocode(
+        self: EnrichComponent, messages: Sequence[GPSReading], context: Context
+    ) -> None:
+        if broken["on"]:
+            raise RuntimeError("geocoder unavailable")
+        await original(self, messages, context)
+
+    monkeypatch.setattr(EnrichComponent, "on_fixes_for_geocoding", geocode)
+    runtime = live_pipeline.runtime
+    geocoded_before = count_rows(live_pipeline, "location_address_geocoded")
+    for index in range(20, 25):
+        await runtime.publish(GPS, gps_fix(index, device="phone-7"))
+    await runtime.run_until_idle(timeout=30)
+    assert count_rows(live_pipeline, "location_address_geocoded") == geocoded_before
+
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        table = screen.query_one("#errors", DataTable)
+        assert table.row_count >= 1
+        assert set(column(table, "error topic")) == {GEOCODING_ERRORS}
+        assert set(column(table, "status")) == {"pending"}
+
+        broken["on"] = False
+        await pilot.press("R")
+        await finish_workers(pilot)
+        await runtime.run_until_idle(timeout=30)
+
+        assert set(column(table, "status")) == {"redriven"}
+        assert count_rows(live_pipeline, "location_address_geocoded") == (
+            geocoded_before + 5
+        )
+        await app.wait_for_ticks(1)
+        await finish_workers(pilot)
+        assert set(column(table, "status")) == {"redriven"}
+
+
+async def test_discard_all_after_confirmation(
+    live_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def geocode(
+        self: EnrichComponent, messages: Sequence[GPSReading], context: Context
+    ) -> None:
+        raise RuntimeError("geocoder unavailable")
+
+    monkeypatch.setattr(EnrichComponent, "on_fixes_for_geocoding", geocode)
+    runtime = live_pipeline.runtime
+    for index in range(30, 33):
+        await runtime.publish(GPS, gps_fix(index, device="phone-8"))
+    await runtime.run_until_idle(timeout=30)
+
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        table = screen.query_one("#errors", DataTable)
+
+        await pilot.press("D")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await finish_workers(pilot)
+
+        assert set(column(table, "status")) == {"discarded"}
+        lag = runtime.broker.statistics().lag("loomlite.redrive", GEOCODING_ERRORS)
+        assert lag == 0
+
+
+@pytest.fixture
+async def long_topic(tmp_path: Path) -> Runtime:
+    """A runtime whose GPS topic contains 100,000 records, one from phone-9."""
+    clock = ManualClock(START)
+    broker = MemoryBroker(clock=clock)
+    runtime = Runtime(settings(tmp_path), broker=broker, clock=clock, inputs=[GPS])
+    async with runtime:
+        value = encode(gps_fix(0, device="phone-0"))
+        for _ in range(99_999):
+            await broker.publish(GPS, value, key="phone-0")
+        await broker.publish(GPS, encode(gps_fix(1, device="phone-9")), key="phone-0")
+        yield runtime
+
+
+async def test_replay_runs_in_worker_while_keys_work(long_topic: Runtime) -> None:
+    source = GatedSource(long_topic, after=50_000)
+    app = LoomliteApp(source, refresh_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        progress = screen.query_one(ProgressBar)
+
+        screen.load(GPS, "start", "device=phone-9")
+        with anyio.fail_after(30):
+            await source.reached.wait()
+        await pilot.press("m")
+        await pilot.press("2")
+
+        assert app.masked
+        assert app.current_mode == "topics"
+        assert progress.display
+        assert progress.progress == 50_000
+        assert [w for w in screen.workers if w.is_running]
+
+        source.gate.set()
+        await finish_workers_of(pilot, screen)
+        assert screen.scanned == 100_000
+        assert not progress.display
+        table = screen.query_one("#messages", DataTable)
+        assert column(table, "trace") == ["trace-gp"]
+
+
+async def test_trace_lookup_runs_in_worker_while_keys_work(
+    long_topic: Runtime,
+) -> None:
+    source = GatedSource(long_topic, after=50_000)
+    app = LoomliteApp(source, refresh_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        progress = screen.query_one(ProgressBar)
+
+        screen.start_lookup("trace-gps-phone-9-001")
+        with anyio.fail_after(30):
+            await source.reached.wait()
+        await pilot.press("m")
+        await pilot.press("2")
+
+        assert app.masked
+        assert app.current_mode == "topics"
+        assert progress.display
+        assert [w for w in screen.workers if w.is_running]
+
+        source.gate.set()
+        await finish_workers_of(pilot, screen)
+        assert not progress.display
+        assert column(screen.query_one("#hops", DataTable), "where") == [
+            "device.sensor.gps.raw[1]@99999"
+        ]
+
+
+async def test_one_batched_update_per_tick_under_load(
+    live_pipeline: Pipeline,
+) -> None:
+    """50 devices at 20 messages per second each, for two seconds."""
+    app = live_app(live_pipeline, refresh_interval=0.25, row_limit=50)
+    runtime = live_pipeline.runtime
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "2")
+        first_tick = app.ticks
+
+        async def device(number: int) -> None:
+            for index in range(40):
+                fix = gps_fix(1000 + index, device=f"load-{number:02d}")
+                await runtime.publish(GPS, fix)
+                await anyio.sleep(0.05)
+
+        async with anyio.create_task_group() as group:
+            for number in range(50):
+                group.start_soon(device, number)
+        await app.wait_for_ticks(2)
+
+        ticks = app.ticks - first_tick
+        assert ticks >= 2
+        assert app.batched_updates == app.ticks
+        table = app.screen.query_one("#topics", DataTable)
+        assert table.row_count <= 50
+        gps_row = column(table, "topic").index(GPS)
+        assert int(column(table, "published")[gps_row].replace(",", "")) >= 2012
