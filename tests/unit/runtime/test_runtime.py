@@ -26,7 +26,6 @@ from loomlite.runtime.subscription import subscribe
 from tests.unit.runtime.pipeline import (
     GPS,
     PLACE,
-    START,
     Geocoder,
     GpsFix,
     Place,
