@@ -11,9 +11,9 @@ from loomlite.components.ai.backends import load_backend
 from loomlite.components.ai.component import INPUT_TOPICS, AiComponent
 from loomlite.contract.models import ImageData, ProcessingError, VisionAnnotation
 from loomlite.errors import ConfigurationError, ImageFormatError
-from loomlite.runtime import Runtime
+from loomlite.testing import pipeline
 from tests.backends.installed import require_modules
-from tests.integration.recording import RecordingBroker, fast_settings
+from tests.integration.support import fast_settings
 
 pytestmark = pytest.mark.models
 
@@ -147,7 +147,6 @@ def camera_message(jpeg: bytes, width: int, height: int) -> ImageData:
 @pytest.mark.anyio
 async def test_caption_stage_publishes_tags() -> None:
     require_modules("cv2")
-    broker = RecordingBroker(START)
     portrait = camera_message(photo("astronaut"), 320, 320)
     corrupt = camera_message(photo("coffee")[:100], 400, 300)
     settings = fast_settings(
@@ -158,12 +157,12 @@ async def test_caption_stage_publishes_tags() -> None:
             }
         }
     )
-    runtime = Runtime(
-        settings,
+    runtime = pipeline(
+        settings=settings,
         components=[AiComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
     async with runtime:
@@ -171,12 +170,12 @@ async def test_caption_stage_publishes_tags() -> None:
         await runtime.publish(CAMERA, portrait)
         await runtime.run_until_idle(timeout=60)
 
-    annotations: list[VisionAnnotation] = broker.messages(ANNOTATIONS)
+    annotations: list[VisionAnnotation] = runtime.messages(ANNOTATIONS)
     assert [item.source_message_id for item in annotations] == [portrait.message_id]
     assert annotations[0].backend == "tags"
     assert "1 face" in annotations[0].caption
 
-    errors: list[ProcessingError] = broker.messages(CAPTION_ERRORS)
+    errors: list[ProcessingError] = runtime.messages(CAPTION_ERRORS)
     assert len(errors) == 1
     assert errors[0].error_type == "ImageFormatError"
     assert errors[0].trace_id == corrupt.trace_id

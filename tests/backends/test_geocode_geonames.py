@@ -17,9 +17,9 @@ from loomlite.components.enrich.geocode import ReverseGeocoder
 from loomlite.contract.models import GeocodedPlace, GPSReading
 from loomlite.errors import ConfigurationError
 from loomlite.evaluation import geo
-from loomlite.runtime import Runtime
+from loomlite.testing import pipeline
 from tests.backends.installed import require_modules
-from tests.integration.recording import RecordingBroker, fast_settings
+from tests.integration.support import fast_settings
 
 pytestmark = pytest.mark.models
 
@@ -147,17 +147,16 @@ def gps_fix(latitude: float, longitude: float, offset_s: int) -> GPSReading:
 @pytest.mark.anyio
 async def test_enrich_publishes_geonames_places() -> None:
     require_modules("reverse_geocoder", "scipy")
-    broker = RecordingBroker(START)
     bled = gps_fix(46.3697, 14.1006, 0)
     paris = gps_fix(48.8584, 2.2945, 10)
     at_sea = gps_fix(0.0, -140.0, 20)
     settings = fast_settings({"enrich": {"geocode_backend": "reverse-geocoder"}})
-    runtime = Runtime(
-        settings,
+    runtime = pipeline(
+        settings=settings,
         components=[EnrichComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
     async with runtime:
@@ -165,7 +164,7 @@ async def test_enrich_publishes_geonames_places() -> None:
             await runtime.publish(GPS, fix)
         await runtime.run_until_idle(timeout=60)
 
-    places: list[GeocodedPlace] = broker.messages(PLACES)
+    places: list[GeocodedPlace] = runtime.messages(PLACES)
     by_source = {place.source_message_id: place for place in places}
     assert set(by_source) == {bled.message_id, paris.message_id}
     assert by_source[bled.message_id].place_name == "Bled"

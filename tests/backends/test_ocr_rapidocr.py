@@ -15,9 +15,9 @@ from loomlite.components.ai.ocr import TextRecognizer
 from loomlite.contract.models import ImageData, OcrResult, ProcessingError
 from loomlite.errors import ConfigurationError, ImageFormatError
 from loomlite.evaluation import vision
-from loomlite.runtime import Runtime
+from loomlite.testing import pipeline
 from tests.backends.installed import require_modules
-from tests.integration.recording import RecordingBroker, fast_settings
+from tests.integration.support import fast_settings
 
 pytestmark = pytest.mark.models
 
@@ -141,16 +141,15 @@ def screenshot_message(png: bytes, recorded_at: datetime) -> ImageData:
 @pytest.mark.anyio
 async def test_corrupt_screenshot_goes_to_ocr_errors() -> None:
     require_modules("rapidocr", "onnxruntime", "cv2")
-    broker = RecordingBroker(START)
     corrupt = screenshot_message(fixture_png("desktop-email")[:500], START)
     good = screenshot_message(fixture_png("desktop-calendar"), START)
     settings = fast_settings({"ai": {"ocr_backend": "rapidocr"}})
-    runtime = Runtime(
-        settings,
+    runtime = pipeline(
+        settings=settings,
         components=[AiComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
     async with runtime:
@@ -158,7 +157,7 @@ async def test_corrupt_screenshot_goes_to_ocr_errors() -> None:
         await runtime.publish(SCREENSHOTS, good)
         await runtime.run_until_idle(timeout=60)
 
-    errors: list[ProcessingError] = broker.messages(OCR_ERRORS)
+    errors: list[ProcessingError] = runtime.messages(OCR_ERRORS)
     assert len(errors) == 1
     error = errors[0]
     assert error.error_type == "ImageFormatError"
@@ -166,7 +165,7 @@ async def test_corrupt_screenshot_goes_to_ocr_errors() -> None:
     assert error.source_topic == SCREENSHOTS
     assert error.trace_id == corrupt.trace_id
 
-    results: list[OcrResult] = broker.messages(OCR_RESULTS)
+    results: list[OcrResult] = runtime.messages(OCR_RESULTS)
     assert [result.source_message_id for result in results] == [good.message_id]
     assert results[0].backend == "rapidocr"
     assert "Stand-up meeting" in results[0].text

@@ -15,11 +15,10 @@ import pytest
 
 from loomlite.components.ai.component import INPUT_TOPICS, AiComponent
 from loomlite.evaluation.wer import word_error_rate
-from loomlite.runtime import Runtime
 from loomlite.runtime.profiles import load_settings
+from loomlite.testing import pipeline
 from simulators.scenario import PhoneScenario
 from tests.backends.conftest import require_backend
-from tests.integration.recording import RecordingBroker
 from tests.integration.test_ai_component import (
     AUDIO,
     SPEECH,
@@ -112,30 +111,30 @@ def test_up_real_models_transcribes_demo(tmp_path: Path) -> None:
 @pytest.mark.anyio
 @pytest.mark.timeout(300)
 async def test_loop_lag_stays_low_during_inference() -> None:
-    broker = RecordingBroker(START)
     settings = load_settings(
         "real-models",
         broker="memory",
         simulators={"enabled": False},
     )
-    runtime = Runtime(
-        settings,
+    test_pipeline = pipeline(
+        settings=settings,
         components=[AiComponent()],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
 
-    async with runtime:
+    async with test_pipeline:
+        loop_lag = test_pipeline.runtime.loop_lag
         # Loading the models is not measured: it happens once at start.
-        await runtime.run_until_idle(timeout=120)
-        before = runtime.loop_lag.snapshot().samples
-        runtime.loop_lag.reset_max()
+        await test_pipeline.run_until_idle(timeout=120)
+        before = loop_lag.snapshot().samples
+        loop_lag.reset_max()
         for chunk in chunked(speech_samples(SPEECH[2]), 5.0, START):
-            await runtime.publish(AUDIO, chunk)
-        await runtime.run_until_idle(timeout=120)
-        lag = runtime.loop_lag.snapshot()
+            await test_pipeline.publish(AUDIO, chunk)
+        await test_pipeline.run_until_idle(timeout=120)
+        lag = loop_lag.snapshot()
 
-    assert len(broker.messages(TRANSCRIPTS)) == 5
+    assert len(test_pipeline.messages(TRANSCRIPTS)) == 5
     assert lag.samples > before
     assert lag.max_seconds < 0.1, f"event loop blocked for {lag.max_seconds:.3f} s"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-import anyio
 import numpy.typing as npt
 import pytest
 
@@ -22,8 +21,9 @@ from loomlite.components.ai.component import INPUT_TOPICS, AiComponent
 from loomlite.components.ai.stt import SimulatedSpeechToText, Transcript
 from loomlite.components.monitor import MonitorComponent
 from loomlite.contract.models import AudioEmotion, ProcessingError, Transcription
-from loomlite.runtime import Component, Runtime
-from tests.integration.recording import RecordingBroker, fast_settings
+from loomlite.runtime import Component
+from loomlite.testing import Pipeline, pipeline
+from tests.integration.support import fast_settings
 from tests.integration.test_ai_component import (
     AUDIO,
     EMOTIONS,
@@ -87,11 +87,10 @@ def controlled_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def make_runtime(
-    broker: RecordingBroker,
     *extra_components: Component,
     state_dir: Path | None = None,
     **inference: Any,
-) -> tuple[Runtime, AiComponent]:
+) -> tuple[Pipeline, AiComponent]:
     component = AiComponent()
     settings = fast_settings(
         {
@@ -107,12 +106,12 @@ def make_runtime(
     )
     if state_dir is not None:
         settings = settings.model_copy(update={"state_dir": state_dir})
-    runtime = Runtime(
-        settings,
+    runtime = pipeline(
+        settings=settings,
         components=[component, *extra_components],
-        broker=broker,
-        clock=broker.clock,
         inputs=INPUT_TOPICS,
+        db=None,
+        start=START,
     )
     return runtime, component
 
@@ -123,8 +122,7 @@ def recording_chunk(name: str, offset: timedelta) -> Any:
 
 @pytest.mark.anyio
 async def test_failing_backend_opens_and_recovers() -> None:
-    broker = RecordingBroker(START)
-    runtime, component = make_runtime(broker)
+    runtime, component = make_runtime()
     utterances = len(speech_truth(SPEECH[0]))
 
     async with runtime:
@@ -139,14 +137,14 @@ async def test_failing_backend_opens_and_recovers() -> None:
         assert guard.counters.circuit == "open"
         assert guard.counters.failures == 2
         assert guard.counters.rejected == utterances - 2
-        errors: list[ProcessingError] = broker.messages(STT_ERRORS)
+        errors: list[ProcessingError] = runtime.messages(STT_ERRORS)
         assert len(errors) == utterances
         assert "speech model crashed" in errors[0].error_message
         assert "circuit of stt backend 'controlled' is open" in errors[-1].error_message
         # The emotion stage reads the same segments and kept up.
-        emotions: list[AudioEmotion] = broker.messages(EMOTIONS)
+        emotions: list[AudioEmotion] = runtime.messages(EMOTIONS)
         assert len(emotions) == utterances
-        assert broker.messages(TRANSCRIPTS) == []
+        assert runtime.messages(TRANSCRIPTS) == []
 
         ControlledSpeechToText.mode = "ok"
         clock.now += 30.0
@@ -154,7 +152,7 @@ async def test_failing_backend_opens_and_recovers() -> None:
         await runtime.run_until_idle(timeout=30)
 
         assert guard.counters.circuit == "closed"
-        transcripts: list[Transcription] = broker.messages(TRANSCRIPTS)
+        transcripts: list[Transcription] = runtime.messages(TRANSCRIPTS)
         assert len(transcripts) == utterances
         statistics = runtime.statistics().components["ai"]
         stt = next(item for item in statistics.backends if item.stage == "stt")
@@ -164,33 +162,31 @@ async def test_failing_backend_opens_and_recovers() -> None:
 
 @pytest.mark.anyio
 async def test_hung_backend_times_out_without_stalling_others() -> None:
-    broker = RecordingBroker(START)
-    runtime, component = make_runtime(broker, stage_timeouts={"stt": 0.2})
+    runtime, component = make_runtime(stage_timeouts={"stt": 0.2})
     utterances = len(speech_truth(SPEECH[1]))
 
     async with runtime:
         ControlledSpeechToText.mode = "hang"
         await runtime.publish(AUDIO, recording_chunk(SPEECH[1], timedelta(0)))
-        with anyio.fail_after(30):
-            while len(broker.published.get(STT_ERRORS, [])) < utterances:
-                await runtime.wait_for_activity(timeout=5)
+        await runtime.wait_for(
+            lambda: len(runtime.records(STT_ERRORS)) >= utterances, timeout=30
+        )
         guard = component.guards["stt"]
 
         assert guard.counters.timeouts == 2
         assert guard.counters.circuit == "open"
-        errors: list[ProcessingError] = broker.messages(STT_ERRORS)
+        errors: list[ProcessingError] = runtime.messages(STT_ERRORS)
         assert "timed out after 0.2 s" in errors[0].error_message
         # Segments and emotions were published while the speech model hung.
-        assert len(broker.messages(EMOTIONS)) == utterances
-        assert broker.messages(TRANSCRIPTS) == []
+        assert len(runtime.messages(EMOTIONS)) == utterances
+        assert runtime.messages(TRANSCRIPTS) == []
         ControlledSpeechToText.release.set()
         await runtime.run_until_idle(timeout=30)
 
 
 @pytest.mark.anyio
 async def test_monitor_sees_circuit_state() -> None:
-    broker = RecordingBroker(START)
-    runtime, _ = make_runtime(broker)
+    runtime, _ = make_runtime()
 
     async with runtime:
         ControlledSpeechToText.mode = "fail"
@@ -209,19 +205,18 @@ async def test_monitor_sees_circuit_state() -> None:
 
 @pytest.mark.anyio
 async def test_monitor_shows_lag_of_slow_model(tmp_path: Path) -> None:
-    broker = RecordingBroker(START)
     monitor = MonitorComponent()
     runtime, component = make_runtime(
-        broker, monitor, state_dir=tmp_path, stage_timeouts={"stt": 60.0}
+        monitor, state_dir=tmp_path, stage_timeouts={"stt": 60.0}
     )
     utterances = len(speech_truth(SPEECH[0]))
 
     async with runtime:
         ControlledSpeechToText.mode = "hang"
         await runtime.publish(AUDIO, recording_chunk(SPEECH[0], timedelta(0)))
-        with anyio.fail_after(30):
-            while len(broker.published.get(EMOTIONS, [])) < utterances:
-                await runtime.wait_for_activity(timeout=5)
+        await runtime.wait_for(
+            lambda: len(runtime.records(EMOTIONS)) >= utterances, timeout=30
+        )
         slow = await monitor.sample()
         ControlledSpeechToText.release.set()
         await runtime.run_until_idle(timeout=30)
