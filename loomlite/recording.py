@@ -126,6 +126,8 @@ def decode_line(line: str, where: str = "line") -> RecordedMessage:
     """Parse one line of a recording; raise ValueError naming ``where``."""
     try:
         item = json.loads(line)
+        if not isinstance(item, dict):
+            raise ValueError(f"expected a JSON object, got {type(item).__name__}")
         value = item["value"]
         if isinstance(value, dict) and set(value) == {BASE64_MARKER}:
             data = _json_to_bytes(value, f"{where} value")
@@ -148,14 +150,27 @@ def decode_line(line: str, where: str = "line") -> RecordedMessage:
             value=data,
             headers=headers,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise ValueError(
+            f"invalid recording {where}: missing field {exc}; each line needs "
+            "topic, partition, offset, timestamp and value"
+        ) from None
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid recording {where}: {exc}") from None
 
 
 def read_recording(path: Path) -> Iterator[RecordedMessage]:
     """Yield the messages of the recording at ``path``, skipping blank lines."""
-    with path.open(encoding="utf-8") as file:
-        for number, line in enumerate(file, start=1):
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"invalid recording line {number} of {path}: not UTF-8 "
+                    f"text ({exc.reason} at byte {exc.start}); expected the "
+                    "JSON lines that 'loomlite record' writes"
+                ) from None
             if line.strip():
                 yield decode_line(line, f"line {number} of {path}")
 

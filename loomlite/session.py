@@ -307,7 +307,13 @@ async def run_session(
     start = clock.now()
     until = start + settings.duration if settings.duration else None
 
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create state directory '{settings.state_dir}': "
+            f"{exc.strerror or exc}; choose a writable path with --state-dir"
+        ) from exc
     logger.info("preparing database %s", settings.db_url)
     await migrate.upgrade(settings.db_url)
 

@@ -193,6 +193,16 @@ def record(
     """
     if not topics and not all_topics:
         raise click.UsageError("name at least one --topic, or pass --all")
+    if from_offset is not None and to_offset is not None and to_offset <= from_offset:
+        raise click.UsageError(
+            f"--to-offset {to_offset} must be greater than --from-offset "
+            f"{from_offset}, because the range stops before --to-offset"
+        )
+    if from_time is not None and to_time is not None and to_time <= from_time:
+        raise click.UsageError(
+            f"--to-time {to_time.isoformat()} must be later than --from-time "
+            f"{from_time.isoformat()}, because the range stops before --to-time"
+        )
     from loomlite.recording import OffsetRange, TimeRange
 
     times = TimeRange(from_time, to_time)

@@ -119,5 +119,12 @@ def export(directory: Path) -> None:
     next to an index.json that lists every topic with its aliases and files.
     Existing files of the same name are overwritten.
     """
-    written = export_schemas(directory)
+    try:
+        written = export_schemas(directory)
+    except OSError as exc:
+        target = exc.filename or directory
+        raise click.ClickException(
+            f"cannot write schema files to '{target}': {exc.strerror or exc}; "
+            "choose a writable DIRECTORY"
+        ) from None
     click.echo(f"wrote {len(written) - 1} schema files and index.json to {directory}")

@@ -101,9 +101,32 @@ def evaluate(backends: Sequence[str] | None = None) -> list[Score]:
     scores = []
     for name in _chosen("vad", VAD_THRESHOLDS, backends):
         scores.append(_score_vad(name, recordings))
-    for name in _chosen("stt", STT_THRESHOLDS, backends):
+    for name in _stt_chosen(backends):
         scores.append(_score_stt(name, recordings))
     return scores
+
+
+def _stt_chosen(backends: Sequence[str] | None) -> list[str]:
+    """Return the STT backends to score, which all need Silero to cut the audio."""
+    chosen = _chosen("stt", STT_THRESHOLDS, backends)
+    if not chosen:
+        return chosen
+    try:
+        check_backend("vad", "silero")
+    except ConfigurationError as error:
+        if backends is not None:
+            raise ConfigurationError(
+                "scoring stt backends needs the silero VAD to cut the "
+                f"recordings into segments: {error}"
+            ) from error
+        logger.warning(
+            "skipped stt backends %s: the recordings are cut by the silero "
+            "VAD, and %s",
+            ", ".join(repr(name) for name in chosen),
+            error,
+        )
+        return []
+    return chosen
 
 
 def _chosen(

@@ -110,6 +110,12 @@ def read_profile(path: Path) -> dict[str, Any]:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"invalid TOML: {exc}", source=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"invalid TOML: the file is not UTF-8 text ({exc.reason} "
+            f"at byte {exc.start})",
+            source=path,
+        ) from exc
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read profile: {exc.strerror}", source=path

@@ -193,6 +193,29 @@ def test_record_rejects_naive_time() -> None:
     assert "add a UTC offset" in result.output
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--from-offset", "5", "--to-offset", "2"], "--to-offset 2 must be greater"),
+        (["--from-offset", "3", "--to-offset", "3"], "--to-offset 3 must be greater"),
+        (
+            [
+                "--from-time",
+                "2025-06-02T08:00:00Z",
+                "--to-time",
+                "2025-06-02T07:00:00Z",
+            ],
+            "must be later than --from-time 2025-06-02T08:00:00+00:00",
+        ),
+    ],
+)
+def test_record_rejects_empty_range(arguments: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, ["record", "--all", *arguments])
+
+    assert result.exit_code == 2
+    assert expected in result.output
+
+
 # -- seek ----------------------------------------------------------------------
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from loomlite.broker.base import Record
-from loomlite.recording import BASE64_MARKER, decode_line, encode_record
+from loomlite.recording import (
+    BASE64_MARKER,
+    decode_line,
+    encode_record,
+    read_recording,
+)
 
 MOMENT = datetime(2025, 6, 2, 7, 0, 1, 500_000, tzinfo=UTC)
 
@@ -57,8 +63,25 @@ def test_binary_value_gets_marker() -> None:
 
 
 def test_invalid_line_names_place() -> None:
-    with pytest.raises(ValueError, match="invalid recording line 3: 'value'"):
+    with pytest.raises(ValueError) as caught:
         decode_line('{"topic": "t", "partition": 0, "offset": 0}', "line 3")
+
+    assert "invalid recording line 3: missing field 'value'" in str(caught.value)
+
+
+def test_non_object_line_is_rejected() -> None:
+    with pytest.raises(ValueError, match="expected a JSON object, got list"):
+        decode_line("[1, 2]", "line 1")
+
+
+def test_non_utf8_recording_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "binary.jsonl"
+    path.write_bytes(encode_record(record(b"{}")).encode() + b"\n\xff\xfe\n")
+
+    with pytest.raises(ValueError) as caught:
+        list(read_recording(path))
+
+    assert f"invalid recording line 2 of {path}: not UTF-8" in str(caught.value)
 
 
 def test_naive_timestamp_is_rejected() -> None:

@@ -173,9 +173,11 @@ def _check_requirements(spec: BackendSpec) -> None:
         module for module in spec.requires if importlib.util.find_spec(module) is None
     ]
     if missing:
+        noun, verb = ("module", "is") if len(missing) == 1 else ("modules", "are")
         raise ConfigurationError(
-            f"{spec.stage} backend {spec.name!r} needs {', '.join(missing)}, which "
-            f"is not installed; run: pip install 'loomlite[{spec.extra}]'",
+            f"{spec.stage} backend {spec.name!r} needs the Python {noun} "
+            f"{', '.join(missing)}, which {verb} not installed; "
+            f"run: pip install 'loomlite[{spec.extra}]'",
             key=f"{spec.stage}.backend",
         )
 

@@ -97,6 +97,28 @@ def test_missing_extra_names_pip_command() -> None:
     assert "loomlite_test_module_that_is_not_installed" in message
 
 
+def test_missing_modules_are_listed_in_plural() -> None:
+    registry = BackendRegistry(
+        [
+            BackendSpec(
+                "vad",
+                "silero",
+                "loomlite.components.ai.vad:SimulatedVad",
+                simulated=False,
+                extra="vad",
+                requires=("loomlite_absent_one", "loomlite_absent_two"),
+            )
+        ]
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        registry.load("vad", "silero")
+
+    message = str(caught.value)
+    assert "Python modules loomlite_absent_one, loomlite_absent_two" in message
+    assert "which are not installed" in message
+
+
 def test_failed_import_names_pip_command() -> None:
     registry = BackendRegistry(
         [

@@ -70,6 +70,18 @@ def test_schemas_export_writes_files(tmp_path: Path) -> None:
     assert (target / "device/sensor/gps/raw/v1.json").is_file()
 
 
+def test_schemas_export_unwritable_is_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+
+    result = CliRunner().invoke(main, ["schemas", "export", str(blocker / "out")])
+
+    assert result.exit_code == 1
+    assert "cannot write schema files to" in result.output
+    assert "choose a writable DIRECTORY" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_schemas_help() -> None:
     result = CliRunner().invoke(main, ["schemas", "export", "--help"])
     assert result.exit_code == 0

@@ -183,6 +183,25 @@ def test_invalid_toml_names_file(tmp_path: Path) -> None:
     assert "invalid TOML" in str(caught.value)
 
 
+def test_non_utf8_profile_names_file(tmp_path: Path) -> None:
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe seed = 3\n")
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+
+    assert caught.value.source == path
+    assert "not UTF-8" in str(caught.value)
+
+
+def test_negative_seed_is_rejected() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(seed=-1)
+
+    assert caught.value.key == "seed"
+    assert "-1" in str(caught.value)
+
+
 def test_unknown_profile_lists_available() -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings("nosuch")

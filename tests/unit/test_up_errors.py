@@ -1,0 +1,33 @@
+"""``loomlite up`` reports bad command-line values as one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from loomlite.cli import main
+
+ARGS = ["up", "--profile", "minimal", "--duration", "1m", "--speed", "max"]
+
+
+def test_unwritable_state_dir_is_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    state_dir = blocker / "state"
+
+    result = CliRunner().invoke(main, [*ARGS, "--state-dir", str(state_dir)])
+
+    assert result.exit_code == 1
+    assert f"cannot create state directory '{state_dir}'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_negative_seed_is_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, [*ARGS, "--state-dir", str(tmp_path), "--seed", "-1"]
+    )
+
+    assert result.exit_code == 1
+    assert "'seed'" in result.output
+    assert "(got -1)" in result.output
