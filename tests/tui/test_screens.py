@@ -115,6 +115,27 @@ async def test_messages_browse_and_filter(frozen_state_dir: Path) -> None:
         assert table.row_count == 0
 
 
+async def test_messages_topic_typed_on_open(frozen_state_dir: Path) -> None:
+    app = attached(frozen_state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        topic_input = screen.query_one("#topic-input", Input)
+        assert app.focused is topic_input
+
+        # "n" and "t" are screen keys too; typed into the field they are text.
+        for key in "device.sensor.gps.raw":
+            await pilot.press("full_stop" if key == "." else key)
+        await pilot.press("enter")
+        await finish_workers(pilot)
+
+        assert topic_input.value == "device.sensor.gps.raw"
+        assert screen.query_one("#messages", DataTable).row_count > 0
+        await pilot.press("escape", "o")
+        assert app.focused is topic_input
+
+
 async def test_messages_reject_bad_input(frozen_state_dir: Path) -> None:
     app = attached(frozen_state_dir)
     async with app.run_test(size=SIZE) as pilot:

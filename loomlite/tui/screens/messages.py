@@ -94,6 +94,7 @@ class MessagesScreen(LoomliteScreen):
         Binding("f", "toggle_follow", "Follow"),
         Binding("n", "next_page", "Next page"),
         Binding("t", "trace", "Trace message"),
+        Binding("o", "focus_topic", "Topic"),
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "focus_table", "To table", show=False),
     ]
@@ -131,6 +132,8 @@ class MessagesScreen(LoomliteScreen):
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
         self.query_one(PayloadView).show(None, masked=self.loom.masked)
+        # Nothing shows before a topic is chosen, so typing goes there first.
+        self.query_one("#topic-input", Input).focus()
 
     # -- loading --------------------------------------------------------------
 
@@ -350,6 +353,9 @@ class MessagesScreen(LoomliteScreen):
             self._status("select a message with a trace_id first", error=True)
             return
         self.loom.trace(self._selected.trace_id)
+
+    def action_focus_topic(self) -> None:
+        self.query_one("#topic-input", Input).focus()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter-input", Input).focus()
