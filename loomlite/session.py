@@ -9,7 +9,7 @@ messages per topic, rows per table, errors and ground-truth scores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -191,12 +191,14 @@ async def _count_rows(url: str) -> dict[str, int]:
 
 
 async def _read_scores(
-    url: str, devices: list[Simulator]
+    url: str, devices: list[Simulator], regions: Collection[str]
 ) -> tuple[list[StepScore], list[VisitScore]]:
     """Score each phone's stored steps and region entries against its truth.
 
-    A visit under way when the run starts counts as entered at the start, as
-    the geofence reports the region of the first fix.
+    Only visits to ``regions``, the geofences the profile configures, can be
+    detected, so only those are scored; without regions there is no visit
+    score. A visit under way when the run starts counts as entered at the
+    start, as the geofence reports the region of the first fix.
     """
     metadata = build_metadata(CATALOG)
     steps_table = metadata.tables[_table_name("device.health.steps.derived")]
@@ -222,13 +224,19 @@ async def _read_scores(
                         (row[0] for row in counts),
                     )
                 )
+                if not regions:
+                    continue
                 entries = await connection.execute(
                     sa.select(region_table.c.region_name, region_table.c.recorded_at)
                     .where(region_table.c.device_id == device.device_id)
                     .where(region_table.c.event == "enter")
                 )
                 reported = [RegionEntry(name, at) for name, at in entries]
-                expected = [RegionEntry(v.region, v.enter) for v in truth.places]
+                expected = [
+                    RegionEntry(visit.region, visit.enter)
+                    for visit in truth.places
+                    if visit.region in regions
+                ]
                 visit_scores.append(score_visits(device.device_id, expected, reported))
     finally:
         await engine.dispose()
@@ -372,7 +380,8 @@ async def run_session(
         await runtime.stop()
 
     report.rows = await _count_rows(settings.db_url)
-    report.steps, report.visits = await _read_scores(settings.db_url, devices)
+    regions = {region.name for region in settings.components.enrich.regions}
+    report.steps, report.visits = await _read_scores(settings.db_url, devices, regions)
     report.truth = [device.truth.to_dict() for device in devices]
     report.real_seconds = anyio.current_time() - started
     return report

@@ -380,3 +380,16 @@ async def test_failing_handler_is_counted_in_summary(
     assert report.errors.get("processing.errors.geocoding", 0) >= 1
     assert report.rows.get("device_sensor_gps_raw", 0) > 1
     assert report.rows.get("location_address_geocoded", 0) >= 1
+
+
+@pytest.mark.anyio
+async def test_no_regions_means_no_visit_score(tmp_path: Path) -> None:
+    # The ci profile configures no geofence, so no entry can be detected and
+    # none is scored, although the simulated owner starts at home.
+    settings = load_settings("ci", state_dir=tmp_path, duration="PT5M")
+
+    report = await run_session(settings, virtual=True)
+
+    assert settings.components.enrich.regions == ()
+    assert report.visits == []
+    assert len(report.steps) == settings.simulators.devices
