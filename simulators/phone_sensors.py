@@ -141,14 +141,13 @@ class GaitTimeline:
         return piece
 
 
-
 class _GaitPiece:
     """One generated gait piece, stored as arrays.
 
-    A sample kept as an AccelerometerSample with its datetime and floats
-    takes about 200 bytes and an hour at 10 Hz has 36,000 of them, so the
-    samples are kept as microsecond offsets and float64 columns (32 bytes a
-    sample) and built again on each read. The rebuilt samples are equal to
+    An AccelerometerSample with its datetime and floats takes about 200
+    bytes, and an hour at 10 Hz has 36,000 of them. So the piece keeps
+    microsecond offsets and float64 columns (32 bytes a sample) and builds
+    the samples again on each read. The rebuilt samples are equal to
     the generated ones because the generator rounds times to microseconds.
     """
 
@@ -170,7 +169,10 @@ class _GaitPiece:
         """Return the samples taken in [start, end)."""
         if self._offsets.size == 0:
             return []
-        bounds = [(start - self.origin) // _MICROSECOND, (end - self.origin) // _MICROSECOND]
+        bounds = [
+            (start - self.origin) // _MICROSECOND,
+            (end - self.origin) // _MICROSECOND,
+        ]
         first, last = np.searchsorted(self._offsets, bounds, side="left").tolist()
         offsets = self._offsets[first:last].tolist()
         columns = self._columns[first:last].tolist()
