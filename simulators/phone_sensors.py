@@ -8,10 +8,11 @@ for the accelerometer, heart rate and power.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from loomlite.components.enrich.geo import destination_point, haversine_distance
 from simulators.base import DayEvents, Message, PeriodicSource, TriggeredSource
@@ -41,8 +42,10 @@ GAIT_CHUNK = timedelta(minutes=10)
 # Generated pieces kept per phone. Sources read forward in time, so most
 # reads need only the newest piece and the one before it. An evicted piece
 # that a read needs again is generated again, with the same seed and the
-# same samples. A piece at 10 Hz takes about 1 MB.
+# same samples.
 _CACHED_PIECES = 2
+
+_MICROSECOND = timedelta(microseconds=1)
 
 # Ratio of the 68 % error radius to the standard deviation of a circular 2-D
 # Gaussian, sqrt(-2 ln 0.32); phones report that radius as ``accuracy``.
@@ -64,7 +67,7 @@ class GaitTimeline:
         self._context = context
         self._scenario = scenario
         self._config = GaitConfig(nominal_rate_hz=rate_hz)
-        self._pieces: dict[int, tuple[GaitRecording, list[datetime]]] = {}
+        self._pieces: dict[int, _GaitPiece] = {}
 
     def samples_between(
         self, start: datetime, end: datetime, *, walking_only: bool = False
@@ -77,10 +80,7 @@ class GaitTimeline:
         for index in self._indices(start, end):
             if walking_only and not self._walks(index):
                 continue
-            recording, times = self._piece(index)
-            first = bisect.bisect_left(times, start)
-            last = bisect.bisect_left(times, end)
-            samples += recording.samples[first:last]
+            samples += self._piece(index).samples_between(start, end)
         return samples
 
     def steps_between(self, start: datetime, end: datetime) -> list[datetime]:
@@ -89,8 +89,8 @@ class GaitTimeline:
         for index in self._indices(start, end):
             if not self._walks(index):
                 continue
-            recording, _ = self._piece(index)
-            steps += [t for t in recording.truth.step_times if start <= t < end]
+            step_times = self._piece(index).step_times
+            steps += [t for t in step_times if start <= t < end]
         return steps
 
     def piece_plan(self, index: int) -> tuple[datetime, list[Bout]]:
@@ -129,18 +129,57 @@ class GaitTimeline:
         _, bouts = self.piece_plan(index)
         return any(bout.kind == "walking" for bout in bouts)
 
-    def _piece(self, index: int) -> tuple[GaitRecording, list[datetime]]:
+    def _piece(self, index: int) -> _GaitPiece:
         piece = self._pieces.get(index)
         if piece is None:
             start, bouts = self.piece_plan(index)
             generator = GaitGenerator(seed=self.seed_of(index), config=self._config)
-            recording = generator.generate(start, bouts)
-            piece = (recording, [sample.recorded_at for sample in recording.samples])
+            piece = _GaitPiece(generator.generate(start, bouts))
             if len(self._pieces) >= _CACHED_PIECES:
                 del self._pieces[min(self._pieces)]
             self._pieces[index] = piece
         return piece
 
+
+class _GaitPiece:
+    """One generated gait piece, stored as arrays.
+
+    An AccelerometerSample with its datetime and floats takes about 200
+    bytes, and an hour at 10 Hz has 36,000 of them. So the piece keeps
+    microsecond offsets and float64 columns (32 bytes a sample) and builds
+    the samples again on each read. The rebuilt samples are equal to
+    the generated ones because the generator rounds times to microseconds.
+    """
+
+    def __init__(self, recording: GaitRecording) -> None:
+        samples = recording.samples
+        self.origin = samples[0].recorded_at if samples else datetime.min
+        self.step_times = recording.truth.step_times
+        self._offsets = np.array(
+            [(s.recorded_at - self.origin) // _MICROSECOND for s in samples],
+            dtype=np.int64,
+        )
+        self._columns = np.array(
+            [(s.x, s.y, s.z) for s in samples], dtype=np.float64
+        ).reshape(-1, 3)
+
+    def samples_between(
+        self, start: datetime, end: datetime
+    ) -> list[AccelerometerSample]:
+        """Return the samples taken in [start, end)."""
+        if self._offsets.size == 0:
+            return []
+        bounds = [
+            (start - self.origin) // _MICROSECOND,
+            (end - self.origin) // _MICROSECOND,
+        ]
+        first, last = np.searchsorted(self._offsets, bounds, side="left").tolist()
+        offsets = self._offsets[first:last].tolist()
+        columns = self._columns[first:last].tolist()
+        return [
+            AccelerometerSample(self.origin + offset * _MICROSECOND, x, y, z)
+            for offset, (x, y, z) in zip(offsets, columns, strict=True)
+        ]
 
 class GpsSource(PeriodicSource):
     """Location fixes every ``interval``, after moving ``distance_filter_m``."""
