@@ -181,6 +181,7 @@ class _GaitPiece:
             for offset, (x, y, z) in zip(offsets, columns, strict=True)
         ]
 
+
 class GpsSource(PeriodicSource):
     """Location fixes every ``interval``, after moving ``distance_filter_m``."""
 
