@@ -244,11 +244,19 @@ class Simulator(ABC):
     def finish(self, until: datetime) -> None:  # noqa: B027
         """Complete the ground truth once the run reaches ``until``."""
 
-    async def run(self, clock: Clock, emit: Emit, *, until: datetime) -> None:
+    async def run(
+        self,
+        clock: Clock,
+        emit: Emit,
+        *,
+        until: datetime,
+        stop: anyio.Event | None = None,
+    ) -> None:
         """Emit payloads from the clock's current time until ``until``.
 
-        Returns once the clock reads ``until``. A simulator runs once; a
-        second call raises LifecycleError.
+        Returns once the clock reads ``until``, or as soon as ``stop`` is set;
+        the ground truth then ends at the clock's time of the stop. A
+        simulator runs once; a second call raises LifecycleError.
         """
         if self.state is not SimulatorState.CREATED:
             raise LifecycleError(
@@ -260,36 +268,79 @@ class Simulator(ABC):
             "simulator %s started", self.name, extra={"device_id": self.device_id}
         )
         try:
-            await run_sources(self.sources(start, until), clock, emit, until=until)
-            self.finish(until)
+            sources = self.sources(start, until)
+            end = await run_sources(sources, clock, emit, until=until, stop=stop)
+            self.finish(end)
         except BaseException:
             self.state = SimulatorState.FAILED
             raise
         self.state = SimulatorState.FINISHED
         logger.info(
-            "simulator %s finished", self.name, extra={"device_id": self.device_id}
+            "simulator %s finished at %s",
+            self.name,
+            end.isoformat(),
+            extra={"device_id": self.device_id},
         )
 
 
 async def run_sources(
-    sources: Sequence[Source], clock: Clock, emit: Emit, *, until: datetime
-) -> None:
-    """Fire ``sources`` in due-time order and return once the clock reads ``until``.
+    sources: Sequence[Source],
+    clock: Clock,
+    emit: Emit,
+    *,
+    until: datetime,
+    stop: anyio.Event | None = None,
+) -> datetime:
+    """Fire ``sources`` in due-time order until the clock reads ``until``.
 
     Sources due at the same instant fire in the order given. Nothing due at
-    or after ``until`` fires.
+    or after ``until`` fires. Setting ``stop`` ends the run at once: a sleep
+    on the clock is cancelled and no further message is emitted, but a
+    message already passed to ``emit`` is never cut off. Returns the event
+    time the run ended at: ``until``, or the clock's time when ``stop`` ended
+    it first.
     """
+    if stop is None:
+        await _fire_sources(sources, clock, emit, until=until, stop=anyio.Event())
+        return until
+    async with anyio.create_task_group() as group:
+
+        async def cancel_on_stop() -> None:
+            await stop.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(cancel_on_stop)
+        await _fire_sources(sources, clock, emit, until=until, stop=stop)
+        group.cancel_scope.cancel()
+    if stop.is_set():
+        return min(clock.now(), until)
+    return until
+
+
+async def _fire_sources(
+    sources: Sequence[Source],
+    clock: Clock,
+    emit: Emit,
+    *,
+    until: datetime,
+    stop: anyio.Event,
+) -> None:
     queue: list[tuple[datetime, int, Source]] = [
         (source.next_due, order, source)
         for order, source in enumerate(sources)
         if source.next_due is not None
     ]
     heapq.heapify(queue)
-    while queue and queue[0][0] < until:
+    while queue and queue[0][0] < until and not stop.is_set():
         due, order, source = heapq.heappop(queue)
         await clock.sleep_until(due)
         for message in source.fire(clock.now()):
-            await emit(message.topic, message.payload)
+            if stop.is_set():
+                return
+            # The shield keeps a stop from cancelling a publish half done;
+            # the stop takes effect at the next message or sleep.
+            with anyio.CancelScope(shield=True):
+                await emit(message.topic, message.payload)
         if source.next_due is not None:
             heapq.heappush(queue, (source.next_due, order, source))
     await clock.sleep_until(until)
