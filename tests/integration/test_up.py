@@ -34,6 +34,7 @@ from loomlite.runtime.context import Context
 from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.runtime import Runtime
 from loomlite.session import build_devices, run_session, session_clock
+from simulators.base import SimulatorState
 from simulators.gpx import bundled_track_path, read_gpx
 from simulators.scenario import WALK_TRACK
 
@@ -355,9 +356,12 @@ def test_ctrl_c_drains_and_exits(tmp_path: Path) -> None:
     assert (tmp_path / "summary.json").exists()
 
 
+def _ingest(runtime: Runtime) -> IngestComponent:
+    return next(c for c in runtime.components if isinstance(c, IngestComponent))
+
+
 def _accepted_payloads(runtime: Runtime) -> int:
-    ingest = next(c for c in runtime.components if isinstance(c, IngestComponent))
-    return ingest.statistics().accepted
+    return _ingest(runtime).statistics().accepted
 
 
 @pytest.mark.anyio
@@ -392,8 +396,9 @@ async def test_stop_during_walk_ends_inputs(tmp_path: Path, broker: str) -> None
         accepted_at_stop.append(_accepted_payloads(runtime))
         stop.set()
 
-    # A hang guard only: before the fix the drain never became idle.
-    with anyio.fail_after(180):
+    # A guard against a hang: simulators that go on emitting keep the drain
+    # from ever becoming idle on the durable broker.
+    with anyio.fail_after(90):
         async with anyio.create_task_group() as group:
             group.start_soon(stop_once_walking)
             report = await run_session(
@@ -403,6 +408,9 @@ async def test_stop_during_walk_ends_inputs(tmp_path: Path, broker: str) -> None
     # The one phone may finish the publish it had begun when the stop came.
     accepted_after = _accepted_payloads(runtimes[0])
     assert accepted_after - accepted_at_stop[0] <= 1
+    # Returned at the stop, not cancelled later by the runtime's shutdown.
+    states = [device.state for device in _ingest(runtimes[0]).simulators]
+    assert states == [SimulatorState.FINISHED]
     assert report.messages.get("device.sensor.accelerometer.raw", 0) > 0
     assert report.rows.get("device_sensor_accelerometer_raw", 0) > 0
     assert report.total_errors == 0
