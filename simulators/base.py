@@ -295,32 +295,50 @@ async def run_sources(
 
     Sources due at the same instant fire in the order given. Nothing due at
     or after ``until`` fires. Setting ``stop`` ends the run at once: a sleep
-    on the clock is cancelled and no further message is emitted, but a
-    message already passed to ``emit`` is never cut off. Returns the event
-    time the run ended at: ``until``, or the clock's time when ``stop`` ended
-    it first.
+    on the clock is cancelled and no further message is emitted, but the
+    stop never cancels a message already passed to ``emit``. Returns the
+    event time the run ended at: ``until``, or the clock's time when
+    ``stop`` ended it first.
     """
-    if stop is None:
-        await _fire_sources(sources, clock, emit, until=until, stop=anyio.Event())
-        return until
+    stop = stop or anyio.Event()
+    sleep = _StoppableSleep(clock, stop)
     async with anyio.create_task_group() as group:
-
-        async def cancel_on_stop() -> None:
-            await stop.wait()
-            group.cancel_scope.cancel()
-
-        group.start_soon(cancel_on_stop)
-        await _fire_sources(sources, clock, emit, until=until, stop=stop)
+        group.start_soon(sleep.cancel_on_stop)
+        await _fire_sources(sources, clock, emit, sleep, until=until, stop=stop)
         group.cancel_scope.cancel()
     if stop.is_set():
         return min(clock.now(), until)
     return until
 
 
+class _StoppableSleep:
+    """A sleep on the clock that the stop event cuts short.
+
+    Only the sleep is cancelled, so that a stop never interrupts a publish
+    half done; a cancellation from outside still reaches the whole loop.
+    """
+
+    def __init__(self, clock: Clock, stop: anyio.Event) -> None:
+        self._clock = clock
+        self._stop = stop
+        self._scope: anyio.CancelScope | None = None
+
+    async def until(self, moment: datetime) -> None:
+        with anyio.CancelScope() as self._scope:
+            await self._clock.sleep_until(moment)
+        self._scope = None
+
+    async def cancel_on_stop(self) -> None:
+        await self._stop.wait()
+        if self._scope is not None:
+            self._scope.cancel()
+
+
 async def _fire_sources(
     sources: Sequence[Source],
     clock: Clock,
     emit: Emit,
+    sleep: _StoppableSleep,
     *,
     until: datetime,
     stop: anyio.Event,
@@ -331,19 +349,18 @@ async def _fire_sources(
         if source.next_due is not None
     ]
     heapq.heapify(queue)
-    while queue and queue[0][0] < until and not stop.is_set():
+    while queue and queue[0][0] < until:
         due, order, source = heapq.heappop(queue)
-        await clock.sleep_until(due)
+        await sleep.until(due)
+        if stop.is_set():
+            return
         for message in source.fire(clock.now()):
             if stop.is_set():
                 return
-            # The shield keeps a stop from cancelling a publish half done;
-            # the stop takes effect at the next message or sleep.
-            with anyio.CancelScope(shield=True):
-                await emit(message.topic, message.payload)
+            await emit(message.topic, message.payload)
         if source.next_due is not None:
             heapq.heappush(queue, (source.next_due, order, source))
-    await clock.sleep_until(until)
+    await sleep.until(until)
 
 
 async def run_simulators(
