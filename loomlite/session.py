@@ -365,6 +365,9 @@ async def run_session(
         if on_start is not None:
             on_start(runtime, clock, persist)
         await _advance(runtime, clock, until, stop, virtual=virtual)
+        # Without this the simulators would go on emitting until 'until' (or
+        # forever), so the flush below would wait on an endless input.
+        ingest.stop_inputs()
         logger.info("inputs stopped at %s; flushing", clock.now().isoformat())
         await runtime.flush(timeout=_IDLE_TIMEOUT)
         statistics = runtime.statistics()

@@ -244,11 +244,19 @@ class Simulator(ABC):
     def finish(self, until: datetime) -> None:  # noqa: B027
         """Complete the ground truth once the run reaches ``until``."""
 
-    async def run(self, clock: Clock, emit: Emit, *, until: datetime) -> None:
+    async def run(
+        self,
+        clock: Clock,
+        emit: Emit,
+        *,
+        until: datetime,
+        stop: anyio.Event | None = None,
+    ) -> None:
         """Emit payloads from the clock's current time until ``until``.
 
-        Returns once the clock reads ``until``. A simulator runs once; a
-        second call raises LifecycleError.
+        Returns once the clock reads ``until``, or as soon as ``stop`` is set;
+        the ground truth then ends at the clock's time of the stop. A
+        simulator runs once; a second call raises LifecycleError.
         """
         if self.state is not SimulatorState.CREATED:
             raise LifecycleError(
@@ -260,25 +268,81 @@ class Simulator(ABC):
             "simulator %s started", self.name, extra={"device_id": self.device_id}
         )
         try:
-            await run_sources(self.sources(start, until), clock, emit, until=until)
-            self.finish(until)
+            sources = self.sources(start, until)
+            end = await run_sources(sources, clock, emit, until=until, stop=stop)
+            self.finish(end)
         except BaseException:
             self.state = SimulatorState.FAILED
             raise
         self.state = SimulatorState.FINISHED
         logger.info(
-            "simulator %s finished", self.name, extra={"device_id": self.device_id}
+            "simulator %s finished at %s",
+            self.name,
+            end.isoformat(),
+            extra={"device_id": self.device_id},
         )
 
 
 async def run_sources(
-    sources: Sequence[Source], clock: Clock, emit: Emit, *, until: datetime
-) -> None:
-    """Fire ``sources`` in due-time order and return once the clock reads ``until``.
+    sources: Sequence[Source],
+    clock: Clock,
+    emit: Emit,
+    *,
+    until: datetime,
+    stop: anyio.Event | None = None,
+) -> datetime:
+    """Fire ``sources`` in due-time order until the clock reads ``until``.
 
     Sources due at the same instant fire in the order given. Nothing due at
-    or after ``until`` fires.
+    or after ``until`` fires. Setting ``stop`` ends the run at once: a sleep
+    on the clock is cancelled and no further message is emitted, but the
+    stop never cancels a message already passed to ``emit``. Returns the
+    event time the run ended at: ``until``, or the clock's time when
+    ``stop`` ended it first.
     """
+    stop = stop or anyio.Event()
+    sleep = _StoppableSleep(clock, stop)
+    async with anyio.create_task_group() as group:
+        group.start_soon(sleep.cancel_on_stop)
+        await _fire_sources(sources, clock, emit, sleep, until=until, stop=stop)
+        group.cancel_scope.cancel()
+    if stop.is_set():
+        return min(clock.now(), until)
+    return until
+
+
+class _StoppableSleep:
+    """A sleep on the clock that the stop event cuts short.
+
+    Only the sleep is cancelled, so that a stop never interrupts a publish
+    half done; a cancellation from outside still reaches the whole loop.
+    """
+
+    def __init__(self, clock: Clock, stop: anyio.Event) -> None:
+        self._clock = clock
+        self._stop = stop
+        self._scope: anyio.CancelScope | None = None
+
+    async def until(self, moment: datetime) -> None:
+        with anyio.CancelScope() as self._scope:
+            await self._clock.sleep_until(moment)
+        self._scope = None
+
+    async def cancel_on_stop(self) -> None:
+        await self._stop.wait()
+        if self._scope is not None:
+            self._scope.cancel()
+
+
+async def _fire_sources(
+    sources: Sequence[Source],
+    clock: Clock,
+    emit: Emit,
+    sleep: _StoppableSleep,
+    *,
+    until: datetime,
+    stop: anyio.Event,
+) -> None:
     queue: list[tuple[datetime, int, Source]] = [
         (source.next_due, order, source)
         for order, source in enumerate(sources)
@@ -287,12 +351,16 @@ async def run_sources(
     heapq.heapify(queue)
     while queue and queue[0][0] < until:
         due, order, source = heapq.heappop(queue)
-        await clock.sleep_until(due)
+        await sleep.until(due)
+        if stop.is_set():
+            return
         for message in source.fire(clock.now()):
+            if stop.is_set():
+                return
             await emit(message.topic, message.payload)
         if source.next_due is not None:
             heapq.heappush(queue, (source.next_due, order, source))
-    await clock.sleep_until(until)
+    await sleep.until(until)
 
 
 async def run_simulators(

@@ -62,6 +62,7 @@ class IngestComponent(Component):
 
     ``simulators`` run from the clock's time at start until ``until`` (or
     forever when None); ``finished`` is set once every simulator returned.
+    ``stop_inputs`` ends the simulators early, at the clock's current time.
     ``http`` declares the topics that only the gateway writes; the gateway
     itself runs when the settings' ``http.enabled`` is set too. ``gateway``
     is the HTTP gateway once ``setup`` started it, and None otherwise.
@@ -87,6 +88,7 @@ class IngestComponent(Component):
                 error_topic(INGEST_STAGE),
             )
         self.finished = anyio.Event()
+        self._inputs_stopped = anyio.Event()
         self.gateway: Gateway | None = None
         self._intake: Intake | None = None
 
@@ -96,6 +98,15 @@ class IngestComponent(Component):
         if self._intake is None:
             self._intake = Intake(self.context)
         return self._intake
+
+    def stop_inputs(self) -> None:
+        """Stop every simulator at once, so that nothing new enters the broker.
+
+        The HTTP gateway goes on serving until the runtime stops.
+        """
+        if not self._inputs_stopped.is_set():
+            logger.info("stopping the simulators")
+        self._inputs_stopped.set()
 
     def statistics(self) -> IntakeStatistics:
         return self.intake.statistics
@@ -164,7 +175,9 @@ class IngestComponent(Component):
         self.finished.set()
 
     async def _run_simulator(self, simulator: Simulator, until: datetime) -> None:
-        await simulator.run(self.context.clock, self._emit, until=until)
+        await simulator.run(
+            self.context.clock, self._emit, until=until, stop=self._inputs_stopped
+        )
 
     async def _emit(self, topic: str, payload: dict[str, Any]) -> None:
         # The intake logs a rejected payload and puts it on the ingest error
