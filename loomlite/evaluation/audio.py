@@ -120,8 +120,7 @@ def _stt_chosen(backends: Sequence[str] | None) -> list[str]:
                 f"recordings into segments: {error}"
             ) from error
         logger.warning(
-            "skipped stt backends %s: the recordings are cut by the silero "
-            "VAD, and %s",
+            "skipped stt backends %s: the recordings are cut by the silero VAD, and %s",
             ", ".join(repr(name) for name in chosen),
             error,
         )

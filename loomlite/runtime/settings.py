@@ -443,9 +443,7 @@ class LoomliteSettings(BaseSettings):
         validate_default=True,
         description="Start of virtual time for 'accelerated' and 'manual' clocks.",
     )
-    seed: int = Field(
-        default=0, ge=0, description="Seed for simulators and sampling."
-    )
+    seed: int = Field(default=0, ge=0, description="Seed for simulators and sampling.")
     # NOTE: Runtime does not stop on its own when this much event time has
     # passed; the code that drives a run reads it.
     duration: timedelta | None = Field(

@@ -25,8 +25,8 @@ import pytest
 
 from loomlite.clock import Clock
 from loomlite.components.enrich.component import EnrichComponent
-from loomlite.components.ingest import IngestComponent
 from loomlite.components.enrich.geo import haversine_distance
+from loomlite.components.ingest import IngestComponent
 from loomlite.contract import CATALOG
 from loomlite.contract.models import GPSReading
 from loomlite.runtime import LoomliteSettings
