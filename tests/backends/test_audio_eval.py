@@ -82,7 +82,9 @@ def test_unnamed_backends_with_missing_extra_are_skipped(
 
     backends = {(score.stage, score.backend) for score in audio.evaluate()}
 
-    assert backends == {("vad", "energy"), ("vad", "simulated"), ("stt", "simulated")}
+    # Speech-to-text scoring cuts the recordings with silero, so without it
+    # only the VAD backends are scored.
+    assert backends == {("vad", "energy"), ("vad", "simulated")}
 
 
 def test_stage_filter_skips_other_stages() -> None:

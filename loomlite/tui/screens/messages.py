@@ -164,6 +164,8 @@ class MessagesScreen(LoomliteScreen):
         self.following = False
         self.records = []
         self.positions = {}
+        # The screen's keys (follow, next page, masking) work while it scans.
+        self.query_one("#messages", DataTable).focus()
         self._scan(name, start)
 
     @work(exclusive=True, group="messages-scan")
