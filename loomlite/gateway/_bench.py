@@ -37,7 +37,7 @@ DEVICES = 10
 
 @dataclass(slots=True)
 class LoadResult:
-    """What a load run measured: response statuses, their latencies and the stored rows.
+    """Measurements of one load run: response statuses, latencies and stored rows.
 
     ``rows`` and ``distinct_ids`` stay None for the baseline, which stores
     nothing.

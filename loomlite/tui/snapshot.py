@@ -32,7 +32,7 @@ __all__ = [
 class TopicRow:
     """A topic's counters; ``records`` and ``bytes`` are what retention keeps.
 
-    ``rate_history`` holds records per second, oldest first. Retention fields
+    ``rate_history`` contains records per second, oldest first. Retention fields
     are None when the source does not know them.
     """
 

@@ -1,9 +1,9 @@
 """The enrich component in a test pipeline: steps, motion, geofences,
 geocoding and activity, checked against simulator ground truth.
 
-The module runs on the memory broker unless ``--loomlite-broker`` says
-otherwise: its tests publish thousands of accelerometer readings, and on the
-durable broker each publish waits for a SQLite commit (about 70 s in all).
+The module runs on the memory broker unless ``--loomlite-broker`` selects
+another, because its tests publish thousands of accelerometer readings. On
+the durable broker each publish waits for a SQLite commit (about 70 s in all).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.anyio
 class SlowFixSource(Component):
     """Publishes one fix a minute, stamped after a call on a worker thread.
 
-    When the clock stands still during the call, the stamp is the due minute.
+    When the clock does not move during the call, the stamp is the due minute.
     """
 
     name = "source"
@@ -123,9 +123,9 @@ async def test_busy_work_holds_the_clock() -> None:
 
 
 async def test_unmarked_thread_work_races_the_clock() -> None:
-    # Without the busy mark the driver sees every task blocked and nothing to
-    # consume, so it moves the clock while the worker thread runs; this is the
-    # failure the mark prevents.
+    # Without the busy mark the driver finds every task blocked and nothing to
+    # consume, so it moves the clock while the worker thread runs. The mark
+    # prevents this failure.
     handled = await drive(mark_busy=False)
 
     assert handled != EXPECTED
