@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import anyio
+import anyio.lowlevel
 
 from loomlite.clock import Clock, ManualClock
 from loomlite.errors import LifecycleError
@@ -42,6 +43,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+YIELD_EVERY = 64
+"""Messages a simulator emits between two yields to the event loop."""
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Receives a canonical topic name and a payload as a production client sent it."""
@@ -349,6 +353,12 @@ async def _fire_sources(
         if source.next_due is not None
     ]
     heapq.heapify(queue)
+    # emit returns at once while the broker has room, so at --speed max a
+    # simulator would otherwise hold the event loop through a whole day of
+    # uploads. It yields after every YIELD_EVERY messages: a count rather
+    # than a time, so that simulators side by side on a ManualClock emit in
+    # the same order on every run.
+    emitted = 0
     while queue and queue[0][0] < until:
         due, order, source = heapq.heappop(queue)
         await sleep.until(due)
@@ -358,6 +368,9 @@ async def _fire_sources(
             if stop.is_set():
                 return
             await emit(message.topic, message.payload)
+            emitted += 1
+            if emitted % YIELD_EVERY == 0:
+                await anyio.lowlevel.checkpoint()
         if source.next_due is not None:
             heapq.heappush(queue, (source.next_due, order, source))
     await sleep.until(until)

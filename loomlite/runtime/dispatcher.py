@@ -28,6 +28,7 @@ from loomlite.runtime.codec import Codec
 from loomlite.runtime.context import ComponentContext, Context, Output
 from loomlite.runtime.failure import build_processing_error
 from loomlite.runtime.settings import SupervisorSettings
+from loomlite.runtime.timeslice import TimeSlice
 from loomlite.runtime.topology import Route
 
 __all__ = ["Dispatcher", "OutputPublishError"]
@@ -81,6 +82,9 @@ class Dispatcher:
         self._consumer: Consumer | None = None
         self._stopping = False
         self._fetch_scope = anyio.CancelScope()
+        # fetch returns at once while records wait, so a backlog would
+        # otherwise hold the event loop until it is drained.
+        self._slice = TimeSlice()
         self._counters = {
             route.topic: context.counters.subscription(
                 route.topic, route.subscription.stage, group
@@ -163,6 +167,7 @@ class Dispatcher:
                 with self._in_flight():
                     await self._handle_batch(route, batch)
                 handled.extend(batch)
+                await self._share_loop()
                 continue
             for record in batch:
                 if self._stopping:
@@ -170,7 +175,16 @@ class Dispatcher:
                 with self._in_flight():
                     await self._handle_one(route, record)
                 handled.append(record)
+                await self._share_loop()
         return handled
+
+    async def _share_loop(self) -> None:
+        # The records of this fetch are not committed yet, and before the
+        # group's first commit its lag counts from the fetch position, so the
+        # yield counts as work in flight: nobody may take the group for idle.
+        if self._slice.expired():
+            with self._in_flight():
+                await self._slice.checkpoint()
 
     async def _fetch(self, consumer: Consumer) -> list[Record] | None:
         """Wait for records; return None when ``stop`` cancelled the wait."""
