@@ -4,15 +4,21 @@ A fixed-rate timer takes one statistics snapshot from the source per tick
 and hands it to the visible screen inside one ``batch_update``, so a tick
 costs one redraw whatever the message rate. Long work (replays, trace
 lookups, redrives) runs in Textual workers, so keys are handled meanwhile.
+
+A pipeline that the app runs itself gets an event loop of its own in another
+thread: at ``--speed max`` its handlers keep that loop busy, and the app's
+loop keeps drawing from the snapshots the pipeline publishes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import anyio
@@ -34,7 +40,7 @@ from loomlite.tui.screens.topics import TopicsScreen
 from loomlite.tui.screens.topology import TopologyScreen
 from loomlite.tui.screens.trace import TraceScreen
 from loomlite.tui.snapshot import Snapshot
-from loomlite.tui.source import LiveSource, Source
+from loomlite.tui.source import Source, ThreadedLiveSource
 
 __all__ = ["SCREENS", "LoomliteApp", "SessionOptions"]
 
@@ -53,6 +59,9 @@ SCREENS: tuple[tuple[str, str, str, type[LoomliteScreen]], ...] = (
 
 # Frame intervals kept for the p50/p99 that ``loomlite bench`` reports.
 _FRAME_HISTORY = 10_000
+# Real seconds the app waits for its pipeline to drain when its worker is
+# cancelled rather than stopped with q.
+_CANCEL_DRAIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +126,8 @@ class LoomliteApp(App[None]):
         self._taking_snapshot = False
         self._tick_event = asyncio.Event()
         self._stop = anyio.Event()
+        # Sets the stop event in the pipeline's own loop, once that runs.
+        self._stop_pipeline: Callable[[], None] | None = None
         self._snapshot_failures = 0
 
     # -- lifecycle ----------------------------------------------------------
@@ -129,28 +140,43 @@ class LoomliteApp(App[None]):
         self.set_interval(self.refresh_interval, self._tick)
 
     async def _run_session(self) -> None:
-        from loomlite.session import run_session
+        app_loop = asyncio.get_running_loop()
+        finished: asyncio.Future[SessionReport] = app_loop.create_future()
 
-        options = self.session
-        assert options is not None
-        settings = options.settings
+        def settle(outcome: Callable[[], object]) -> None:
+            # A closed app loop raises RuntimeError: nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                app_loop.call_soon_threadsafe(outcome)
 
-        def on_start(runtime: object, clock: object, persist: object) -> None:
-            self.source = LiveSource(
-                runtime,  # type: ignore[arg-type]
-                db_url=settings.db_url,
-                sink_statistics=persist.sink_statistics,  # type: ignore[attr-defined]
-            )
-            self.sub_title = self.source.description
+        def run_pipeline() -> None:
+            try:
+                report = anyio.run(self._pipeline, app_loop)
+            except BaseException as exc:  # handed to the app's loop as is
+                error = exc
+                settle(lambda: finished.done() or finished.set_exception(error))
+            else:
+                settle(lambda: finished.done() or finished.set_result(report))
 
+        thread = threading.Thread(
+            target=run_pipeline, name="loomlite-pipeline", daemon=True
+        )
+        thread.start()
         try:
-            report = await run_session(
-                settings, virtual=options.virtual, stop=self._stop, on_start=on_start
-            )
+            report = await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            self._request_stop()
+            with anyio.move_on_after(_CANCEL_DRAIN_SECONDS, shield=True):
+                await asyncio.wait([finished])
+            raise
         except (LoomliteError, OSError) as exc:
             self.session_error = exc
             logger.error("the pipeline stopped with an error: %s", exc, exc_info=exc)
-            self.notify(f"the pipeline stopped: {exc}", severity="error", timeout=30)
+            self.notify(
+                f"the pipeline stopped: {exc}",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
             return
         finally:
             self.session_done.set()
@@ -162,10 +188,56 @@ class LoomliteApp(App[None]):
             timeout=10,
         )
 
+    async def _pipeline(self, app_loop: asyncio.AbstractEventLoop) -> SessionReport:
+        """Run the session; this runs in the pipeline's thread and loop."""
+        from loomlite.session import run_session
+
+        options = self.session
+        assert options is not None
+        settings = options.settings
+        loop = asyncio.get_running_loop()
+        stop = anyio.Event()
+        self._stop_pipeline = lambda: loop.call_soon_threadsafe(stop.set)
+        if self._stop.is_set():
+            stop.set()
+        source: ThreadedLiveSource | None = None
+
+        def on_start(runtime: object, clock: object, persist: object) -> None:
+            nonlocal source
+            source = ThreadedLiveSource(
+                runtime,  # type: ignore[arg-type]
+                loop,
+                interval=self.refresh_interval,
+                db_url=settings.db_url,
+                sink_statistics=persist.sink_statistics,  # type: ignore[attr-defined]
+            )
+            source.start_publishing()
+            app_loop.call_soon_threadsafe(self._use_source, source)
+
+        try:
+            return await run_session(
+                settings, virtual=options.virtual, stop=stop, on_start=on_start
+            )
+        finally:
+            if source is not None:
+                source.stop_publishing()
+
+    def _use_source(self, source: Source) -> None:
+        self.source = source
+        self.sub_title = source.description
+
+    def _request_stop(self) -> None:
+        self._stop.set()
+        stop_pipeline = self._stop_pipeline
+        if stop_pipeline is not None:
+            # A closed pipeline loop raises RuntimeError: it has stopped.
+            with contextlib.suppress(RuntimeError):
+                stop_pipeline()
+
     async def action_quit(self) -> None:
         """Stop an in-process pipeline (drain and flush), then exit."""
         if self.session is not None and not self._stop.is_set():
-            self._stop.set()
+            self._request_stop()
             self.notify("stopping: draining the pipeline and flushing the database")
             await self.workers.wait_for_complete()
         if self.source is not None:
@@ -218,7 +290,9 @@ class LoomliteApp(App[None]):
         # Logged and shown once per run of failures, not on every tick.
         if self._snapshot_failures == 1:
             logger.warning("reading statistics failed: %s", error, exc_info=error)
-            self.notify(f"reading statistics failed: {error}", severity="warning")
+            self.notify(
+                f"reading statistics failed: {error}", severity="warning", markup=False
+            )
 
     async def wait_for_ticks(self, count: int = 1) -> None:
         """Wait until ``count`` more snapshots have been drawn."""

@@ -1,7 +1,10 @@
 """Sources of the TUI's data: the runtime in this process, or a state directory.
 
 ``LiveSource`` wraps a running Runtime: snapshots come from its
-``statistics()``, records from its broker. ``AttachSource`` reads what a
+``statistics()``, records from its broker. ``ThreadedLiveSource`` does the
+same for a runtime whose event loop runs in another thread, as ``loomlite
+tui --profile`` runs it, so that the pipeline's handlers never delay a
+frame. ``AttachSource`` reads what a
 ``loomlite up`` in another process publishes in its state directory:
 ``statistics.json``, ``topology.json``, the durable broker's file and the
 sink database, all read-only.
@@ -9,15 +12,16 @@ sink database, all read-only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,8 +44,11 @@ __all__ = [
     "AttachSource",
     "LiveSource",
     "Source",
+    "ThreadedLiveSource",
     "TopologyView",
 ]
+
+T = TypeVar("T")
 
 # Counting retained records in the broker file scans its index, so the
 # attached mode refreshes retention at most this often, in real seconds.
@@ -89,6 +96,16 @@ class Source(ABC):
         """The broker to publish to for a redrive, or None when read-only."""
         return None
 
+    async def with_broker(self, function: Callable[[Broker], Awaitable[T]]) -> T:
+        """Return ``await function(broker)``, run where the broker lives.
+
+        Raises BrokerError when the source is read-only.
+        """
+        broker = self.broker
+        if broker is None:
+            raise BrokerError(f"{self.description}: the broker is read-only here")
+        return await function(broker)
+
     async def close(self) -> None:
         if self.sink is not None:
             await self.sink.close()
@@ -130,6 +147,10 @@ class LiveSource(Source):
         return self._histories
 
     async def snapshot(self) -> Snapshot:
+        return self.take_snapshot()
+
+    def take_snapshot(self) -> Snapshot:
+        """Return a snapshot of the runtime; call it in the runtime's thread."""
         histories = self._rate_histories()
         sink = None if self._sink_statistics is None else self._sink_statistics()
         statistics = self.runtime.statistics()
@@ -203,6 +224,115 @@ class LiveSource(Source):
         if self._file is not None:
             self._file.close()
         await super().close()
+
+
+class ThreadedLiveSource(LiveSource):
+    """The runtime of this process, running its event loop ``loop`` in another
+    thread.
+
+    Create it in that thread and call ``start_publishing`` there. A timer in
+    the runtime's loop then takes a snapshot every ``interval`` real seconds,
+    and ``snapshot`` returns the latest one without waiting for that loop: a
+    busy pipeline makes the figures older, never the frames later. Reads of
+    records and redrives run in the runtime's loop and are awaited from the
+    TUI's.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        interval: float,
+        db_url: str | None = None,
+        sink_statistics: Callable[[], Any] | None = None,
+    ) -> None:
+        super().__init__(runtime, db_url=db_url, sink_statistics=sink_statistics)
+        if interval <= 0:
+            raise ValueError(f"interval must be positive seconds, got {interval!r}")
+        self.interval = interval
+        self._loop = loop
+        self._latest: Snapshot | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._published = 0
+
+    @property
+    def snapshots_published(self) -> int:
+        """How many snapshots the runtime's loop has taken so far."""
+        return self._published
+
+    def start_publishing(self) -> None:
+        """Take a snapshot now and then every ``interval``; call this in the
+        runtime's thread."""
+        self._publish()
+
+    def stop_publishing(self) -> None:
+        """Take a last snapshot and stop; call this in the runtime's thread."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self._take()
+
+    def _publish(self) -> None:
+        self._take()
+        self._timer = self._loop.call_later(self.interval, self._publish)
+
+    def _take(self) -> None:
+        self._latest = self.take_snapshot()
+        self._published += 1
+
+    async def snapshot(self) -> Snapshot:
+        latest = self._latest
+        if latest is None:
+            raise BrokerError("the pipeline has not published a snapshot yet")
+        return latest
+
+    async def _in_runtime(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` in the runtime's loop and wait for it here."""
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        except RuntimeError as exc:  # the loop has closed
+            coroutine.close()
+            raise BrokerError("the run has ended; its event loop is closed") from exc
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # The runtime's loop cancelled the call while shutting down.
+            raise BrokerError("the run ended before the call finished") from None
+
+    async def partitions(self, topic: str) -> list[PartitionRange]:
+        if self.broker is None:
+            return await super().partitions(topic)
+        return await self._in_runtime(super().partitions(topic))
+
+    async def read(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        if self.broker is None:
+            return await super().read(topic, partition, offset, limit)
+        return await self._in_runtime(super().read(topic, partition, offset, limit))
+
+    async def offset_for_time(
+        self, topic: str, partition: int, timestamp: datetime
+    ) -> int | None:
+        if self.broker is None:
+            return await super().offset_for_time(topic, partition, timestamp)
+        return await self._in_runtime(
+            super().offset_for_time(topic, partition, timestamp)
+        )
+
+    async def with_broker(self, function: Callable[[Broker], Awaitable[T]]) -> T:
+        broker = self.broker
+        if broker is None:
+            raise BrokerError("the run has ended; its broker is closed")
+
+        async def call() -> T:
+            return await function(broker)
+
+        return await self._in_runtime(call())
 
 
 class AttachSource(Source):

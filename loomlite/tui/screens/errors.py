@@ -9,6 +9,8 @@ to the broker, so they work only when the TUI runs the pipeline itself.
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -23,7 +25,7 @@ from loomlite.tui.payload import DecodedRecord, decode_record
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.source import READ_ERRORS
-from loomlite.tui.widgets import ConfirmScreen, PayloadView
+from loomlite.tui.widgets import ConfirmScreen, LiveTable, PayloadView
 
 __all__ = ["ErrorsScreen"]
 
@@ -58,7 +60,7 @@ class ErrorsScreen(LoomliteScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("No error messages loaded yet.", id="errors-status")
         yield ProgressBar(id="errors-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="errors", cursor_type="row")
+        table = LiveTable(id="errors", cursor_type="row")
         for label in (
             "recorded",
             "error topic",
@@ -248,10 +250,14 @@ class ErrorsScreen(LoomliteScreen):
         results: list[RedriveResult] = []
         try:
             for done, (topic, ids) in enumerate(sorted(selection.items()), start=1):
-                results.append(await function(broker, topic, message_ids=ids))
+                results.append(
+                    await source.with_broker(
+                        partial(function, error_topic=topic, message_ids=ids)
+                    )
+                )
                 progress.update(progress=done)
         except READ_ERRORS as exc:
-            self.notify(f"{action} failed: {exc}", severity="error")
+            self.notify(f"{action} failed: {exc}", severity="error", markup=False)
             return
         finally:
             progress.display = False
