@@ -11,12 +11,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from loomlite.tui.payload import mask_payload
 
 __all__ = [
     "ConfirmScreen",
+    "LiveTable",
     "PayloadView",
     "format_count",
     "format_rate",
@@ -55,6 +56,71 @@ def format_seconds(seconds: float | None) -> str:
 
 def format_time(moment: datetime | None) -> str:
     return "—" if moment is None else moment.isoformat(timespec="milliseconds")
+
+
+class LiveTable(DataTable[Any]):
+    """The DataTable of every screen: strings shown literally, and rows that
+    a snapshot replaces on every tick updated cell by cell.
+
+    ``show_rows`` compares the new rows with those shown. When the same keys
+    come back in the same order, only the cells that differ are updated, and
+    Textual measures just those cells. A rebuilt table would measure every
+    cell again, at ten ticks a second more work than the rest of the frame.
+    Any other change rebuilds the table.
+
+    Strings are shown as they are: DataTable would read them as Rich markup,
+    and a device id or a note such as ``[/]`` would then fail to render or
+    change the style of what follows.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._shown: list[tuple[str, tuple[Any, ...]]] = []
+
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: Any = None,
+    ) -> Any:
+        return super().add_row(
+            *(_literal(cell) for cell in cells), height=height, key=key, label=label
+        )
+
+    def update_cell(
+        self, row_key: Any, column_key: Any, value: Any, *, update_width: bool = False
+    ) -> None:
+        super().update_cell(
+            row_key, column_key, _literal(value), update_width=update_width
+        )
+
+    def show_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Show ``rows``, each a row key and its cells in column order."""
+        new = [(key, tuple(cells)) for key, cells in rows]
+        shown = self._shown
+        if [key for key, _ in new] != [key for key, _ in shown]:
+            self.clear()
+            for key, cells in new:
+                self.add_row(*cells, key=key)
+        else:
+            columns = list(self.columns)
+            for (key, cells), (_, before) in zip(new, shown, strict=True):
+                if cells == before:
+                    continue
+                for column, cell, old in zip(columns, cells, before, strict=True):
+                    if cell != old:
+                        self.update_cell(key, column, cell, update_width=True)
+        self._shown = new
+
+    def clear(self, columns: bool = False) -> LiveTable:
+        self._shown = []
+        super().clear(columns)
+        return self
+
+
+def _literal(cell: Any) -> Any:
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 class PayloadView(Static):

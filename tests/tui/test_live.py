@@ -109,6 +109,24 @@ async def test_follow_shows_new_messages(live_pipeline: Pipeline) -> None:
         assert column(table, "partition@offset")[-1].endswith("@14")
 
 
+async def test_markup_in_data_is_shown_as_text(live_pipeline: Pipeline) -> None:
+    # A device id like these is Rich markup that DataTable would parse: the
+    # first fails to render, the second would colour the cell.
+    for index, device in enumerate(("[/]phone", "[red]phone")):
+        await live_pipeline.runtime.publish(GPS, gps_fix(100 + index, device))
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        screen.load(GPS, "end")
+        await finish_workers(pilot)
+        table = screen.query_one("#messages", DataTable)
+        assert column(table, "key")[-2:] == ["[/]phone", "[red]phone"]
+        await pilot.pause()
+        assert app.is_running
+
+
 async def test_trace_audio_chunk_to_transcript_rows(live_pipeline: Pipeline) -> None:
     chunk = speech_chunk()
     await live_pipeline.runtime.publish(AUDIO, chunk)

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
-from loomlite.tui.widgets import format_count, format_seconds
+from loomlite.tui.widgets import LiveTable, format_count, format_seconds
 
 __all__ = ["ComponentsScreen"]
 
@@ -25,7 +25,7 @@ class ComponentsScreen(LoomliteScreen):
         self._selected: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(id="components", cursor_type="row")
+        table = LiveTable(id="components", cursor_type="row")
         for label in (
             "component",
             "state",
@@ -45,15 +45,14 @@ class ComponentsScreen(LoomliteScreen):
             yield Static("Select a component to see its last error.", id="last-error")
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        table = self.query_one("#components", DataTable)
-        table.clear()
+        rows = []
         for name in sorted(snapshot.components):
             row = snapshot.components[name]
             state = Text(row.state, "green" if row.state == "running" else "red")
             last = (
                 (row.last_error or "—").splitlines()[0][:60] if row.last_error else "—"
             )
-            table.add_row(
+            cells = (
                 name,
                 state,
                 format_count(row.restarts),
@@ -65,8 +64,10 @@ class ComponentsScreen(LoomliteScreen):
                 format_seconds(row.handler_p95),
                 format_seconds(row.handler_p99),
                 last,
-                key=name,
             )
+            rows.append((name, cells))
+        table = self.query_one("#components", LiveTable)
+        table.show_rows(rows)
         if self._selected is not None and self._selected in snapshot.components:
             table.move_cursor(row=table.get_row_index(self._selected), animate=False)
         self._show_error(snapshot)
@@ -82,4 +83,4 @@ class ComponentsScreen(LoomliteScreen):
         text = "Select a component to see its last error."
         if row is not None:
             text = f"{row.name}: {row.last_error or 'no error so far'}"
-        self.query_one("#last-error", Static).update(text)
+        self.query_one("#last-error", Static).update(Text(text))

@@ -34,7 +34,7 @@ from loomlite.tui.payload import (
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.source import READ_ERRORS
-from loomlite.tui.widgets import PayloadView
+from loomlite.tui.widgets import LiveTable, PayloadView
 
 __all__ = ["MessagesScreen", "parse_position", "summarise"]
 
@@ -122,7 +122,7 @@ class MessagesScreen(LoomliteScreen):
             )
         yield Static("Enter a topic and press Enter.", id="messages-status")
         yield ProgressBar(id="messages-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="messages", cursor_type="row")
+        table = LiveTable(id="messages", cursor_type="row")
         for label in ("time", "partition@offset", "key", "trace", "fields"):
             table.add_column(label, key=label)
         yield table

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.source import READ_ERRORS
-from loomlite.tui.widgets import format_count, format_rate, format_time
+from loomlite.tui.widgets import LiveTable, format_count, format_rate, format_time
 
 __all__ = ["SinkScreen"]
 
@@ -39,7 +39,7 @@ class SinkScreen(LoomliteScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("Waiting for the sink.", id="sink-summary")
         yield ProgressBar(id="sink-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="tables", cursor_type="row")
+        table = LiveTable(id="tables", cursor_type="row")
         for label in (
             "table",
             "rows written",
@@ -66,19 +66,19 @@ class SinkScreen(LoomliteScreen):
             f"{snapshot.sink_errors} failed writes · "
             f"last commit {format_time(snapshot.last_write_at)}"
         )
-        table = self.query_one("#tables", DataTable)
-        table.clear()
         names = sorted(set(snapshot.tables) | set(self.counts))
+        rows = []
         for name in names[: self.loom.row_limit]:
             entry = snapshot.tables.get(name)
-            table.add_row(
+            cells = (
                 name,
                 format_count(None if entry is None else entry.rows_written),
                 format_rate(self._rates.get(name, 0.0)),
                 format_count(self.counts.get(name)),
                 format_time(self._grew_at.get(name)),
-                key=name,
             )
+            rows.append((name, cells))
+        self.query_one("#tables", LiveTable).show_rows(rows)
 
     def _update_rates(self, snapshot: Snapshot) -> None:
         previous = self._previous
@@ -115,7 +115,7 @@ class SinkScreen(LoomliteScreen):
                 counts.update(await source.sink.counts([name]))
                 progress.update(progress=index)
         except READ_ERRORS as exc:
-            self.notify(f"counting rows failed: {exc}", severity="error")
+            self.notify(f"counting rows failed: {exc}", severity="error", markup=False)
             return
         finally:
             progress.display = False

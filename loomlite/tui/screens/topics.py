@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from loomlite.contract import CATALOG
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot, TopicRow
-from loomlite.tui.widgets import format_count, format_rate, sparkline
+from loomlite.tui.widgets import LiveTable, format_count, format_rate, sparkline
 
 __all__ = ["TopicsScreen"]
 
@@ -45,15 +45,14 @@ class TopicsScreen(LoomliteScreen):
         self.show_idle = False
         self.sort_by_rate = False
         self._selected: str | None = None
-        self._shown: list[tuple[str, tuple[str, ...]]] = []
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="topics-summary")
-        topics: DataTable[str] = DataTable(id="topics", cursor_type="row")
+        topics = LiveTable(id="topics", cursor_type="row")
         for key, label in _COLUMNS:
             topics.add_column(label, key=key)
         yield topics
-        lag: DataTable[str] = DataTable(id="lag", cursor_type="row")
+        lag = LiveTable(id="lag", cursor_type="row")
         for label in ("group", "partition", "committed", "end offset", "lag"):
             lag.add_column(label, key=label)
         yield lag
@@ -64,13 +63,8 @@ class TopicsScreen(LoomliteScreen):
             (row.name, self._cells(snapshot, row))
             for row in rows[: self.loom.row_limit]
         ]
-        table = self.query_one("#topics", DataTable)
-        # Rebuilding an unchanged table would only cost the tick its time.
-        if shown != self._shown:
-            self._shown = shown
-            table.clear()
-            for name, cells in shown:
-                table.add_row(*cells, key=name)
+        table = self.query_one("#topics", LiveTable)
+        table.show_rows(shown)
         if self._selected is not None and self._selected in {r.name for r in rows}:
             table.move_cursor(row=table.get_row_index(self._selected), animate=False)
         hidden = max(len(rows) - self.loom.row_limit, 0)
@@ -119,21 +113,24 @@ class TopicsScreen(LoomliteScreen):
             self._show_lag(latest)
 
     def _show_lag(self, snapshot: Snapshot) -> None:
-        table = self.query_one("#lag", DataTable)
-        table.clear()
+        table = self.query_one("#lag", LiveTable)
         topic = self._selected
-        if topic is None:
-            return
-        for row in snapshot.lags:
-            if row.topic != topic:
-                continue
-            table.add_row(
-                row.group,
-                str(row.partition),
-                format_count(row.committed),
-                format_count(row.end_offset),
-                format_count(row.lag),
-            )
+        table.show_rows(
+            [
+                (
+                    f"{row.group}/{row.partition}",
+                    (
+                        row.group,
+                        str(row.partition),
+                        format_count(row.committed),
+                        format_count(row.end_offset),
+                        format_count(row.lag),
+                    ),
+                )
+                for row in snapshot.lags
+                if topic is not None and row.topic == topic
+            ]
+        )
 
     def action_toggle_idle(self) -> None:
         self.show_idle = not self.show_idle

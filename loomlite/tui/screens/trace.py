@@ -19,7 +19,7 @@ from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.screens.messages import summarise
 from loomlite.tui.source import READ_ERRORS
 from loomlite.tui.trace import TraceHop, find_trace
-from loomlite.tui.widgets import PayloadView, format_time
+from loomlite.tui.widgets import LiveTable, PayloadView, format_time
 
 __all__ = ["TraceScreen"]
 
@@ -46,7 +46,7 @@ class TraceScreen(LoomliteScreen):
         yield Input(placeholder="trace_id", id="trace-input")
         yield Static("Enter a trace_id, or press t on a message.", id="trace-status")
         yield ProgressBar(id="trace-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="hops", cursor_type="row")
+        table = LiveTable(id="hops", cursor_type="row")
         for label in ("#", "kind", "where", "received_at", "hop latency", "fields"):
             table.add_column(label, key=label)
         yield table
