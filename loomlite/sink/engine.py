@@ -185,12 +185,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 async def read_transaction(
     engine: AsyncEngine, *, statement_timeout_ms: int
 ) -> AsyncIterator[AsyncConnection]:
-    """Open a connection with a read-only transaction on one snapshot.
+    """Open a connection with a transaction for reads on one snapshot.
 
-    On SQLite the transaction takes no write lock, so it does not hold up the
-    sink's writer. On Postgres it is READ ONLY and each statement is
-    cancelled after ``statement_timeout_ms``. SQLite has no statement
-    timeout, so callers bound their queries with LIMIT.
+    On SQLite the transaction starts deferred and takes no write lock, so it
+    does not hold up the sink's writer. Nothing there rejects a write inside
+    it, so callers only read. On Postgres the transaction is REPEATABLE READ
+    and READ ONLY, and each statement is cancelled after
+    ``statement_timeout_ms``. SQLite has
+    no statement timeout, so callers bound their queries with LIMIT.
     """
     async with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
@@ -198,7 +200,11 @@ async def read_transaction(
             async with connection.begin():
                 yield connection
             return
-        connection = await connection.execution_options(postgresql_readonly=True)
+        # REPEATABLE READ, because READ COMMITTED takes a new snapshot for
+        # each statement.
+        connection = await connection.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
         async with connection.begin():
             # set_config with is_local true is SET LOCAL with a bound value.
             timeout = func.set_config(

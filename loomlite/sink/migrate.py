@@ -12,11 +12,12 @@ Alembic: importing it and running the first two revisions took about 1.5 s of
 database already at the newest revision is left as it is. An empty database
 gets the newest schema from ``create_all`` of each ``schema_metadata()`` and
 then a version row for the newest revision, as the Alembic cookbook's
-"Building an Up to Date Database from Scratch" describes. The row is written here, in a table laid out
-like Alembic 1.x's own, instead of by ``alembic stamp``, which would import
-Alembic. Every other case runs the revisions. Both ways build the same
-tables, columns, keys, indexes and constraints. Only the column order can
-differ, because a revision that adds a column puts it last.
+"Building an Up to Date Database from Scratch" describes. The row is written
+here, in a table laid out like Alembic 1.x's own, instead of by
+``alembic stamp``, which would import Alembic. Every other case runs the
+revisions. Both ways build the same tables, columns, keys, indexes and
+constraints. Only the column order can differ, because a revision that adds
+a column puts it last.
 """
 
 from __future__ import annotations
