@@ -906,6 +906,16 @@ def bad_cases() -> list[Bad]:
             "should match pattern",
         ),
         Bad(
+            "activity-topic-dot",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={"topic": "..", "message": {}, "timestamp": now_iso()}
+            ),
+            422,
+            "last_consumed.topic",
+            "'..' is not a valid Kafka topic name",
+        ),
+        Bad(
             "activity-message-not-object",
             "/system/consumer_activity/log",
             consumer_activity(

@@ -79,6 +79,14 @@ class ReportedMessage(BaseModel):
         description="When the consumer read or wrote it; without an offset, UTC."
     )
 
+    @field_validator("topic")
+    @classmethod
+    def _check_topic(cls, value: str) -> str:
+        # Kafka reserves these two names, which the pattern lets through.
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} is not a valid Kafka topic name")
+        return value
+
 
 class ConsumerActivityRequest(BaseModel):
     """The body of ``POST /system/consumer_activity/log``. At least one of
