@@ -954,6 +954,20 @@ def bad_cases() -> list[Bad]:
             "valid datetime",
         ),
         Bad(
+            "activity-timestamp-out-of-range",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={
+                    "topic": "device.audio.raw",
+                    "message": {},
+                    "timestamp": "0001-01-01T00:00:00+05:00",
+                }
+            ),
+            422,
+            "last_consumed.timestamp",
+            "out of range once converted to UTC",
+        ),
+        Bad(
             "activity-message-too-large",
             "/system/consumer_activity/log",
             consumer_activity(

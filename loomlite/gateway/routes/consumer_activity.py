@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -28,6 +28,7 @@ from pydantic import (
 
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.normalise import field_errors
+from loomlite.contract.types import UtcDatetime
 from loomlite.errors import FieldError, MessageValidationError, UnknownTopicError
 from loomlite.gateway.auth import require_api_key
 from loomlite.gateway.body import read_json_object
@@ -75,7 +76,7 @@ class ReportedMessage(BaseModel):
 
     topic: str = Field(pattern=TOPIC_PATTERN, description="The Kafka topic.")
     message: dict[str, Any] = Field(description="The message as a JSON object.")
-    timestamp: datetime = Field(
+    timestamp: UtcDatetime = Field(
         description="When the consumer read or wrote it; without an offset, UTC."
     )
 
@@ -182,13 +183,10 @@ def _activity(
 ) -> MessageActivity | None:
     if reported is None:
         return None
-    timestamp = reported.timestamp
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=UTC)
     return MessageActivity(
         topic=_canonical_topic(catalog, reported.topic),
         message=reported.message,
-        timestamp=timestamp.astimezone(UTC),
+        timestamp=reported.timestamp,
     )
 
 
