@@ -59,7 +59,8 @@ __all__ = [
 ]
 
 MAX_REPORTED_MESSAGE_BYTES = 1_048_576
-"""Largest reported message as JSON text, Kafka's default max message size."""
+"""Maximum size of a reported message as compact JSON text, the default
+``max.request.size`` of a Kafka producer."""
 
 # Kafka's rule for topic names: at most 249 of these characters.
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]{1,249}$"
@@ -146,7 +147,8 @@ def _check_message(name: str, reported: ReportedMessage | None) -> list[FieldErr
     found = _non_finite_path(reported.message, path)
     if found is not None:
         return [FieldError(found, "NaN and infinity are not allowed")]
-    size = len(json.dumps(reported.message, ensure_ascii=False).encode("utf-8"))
+    text = json.dumps(reported.message, ensure_ascii=False, separators=(",", ":"))
+    size = len(text.encode("utf-8"))
     if size > MAX_REPORTED_MESSAGE_BYTES:
         return [
             FieldError(
