@@ -346,6 +346,7 @@ async def run_session(
         # writer batches whatever accumulates while it commits anyway.
         max_delay=0.0 if virtual else settings.components.persist.flush_interval,
     )
+    ingest.sink_source = persist.running_sink
     # Components start in this order. The sink opens its database before the
     # processing stages load their backends, so the devices' first messages
     # reach the database without waiting for them.

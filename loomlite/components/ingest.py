@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from simulators.base import Simulator
 
 if TYPE_CHECKING:
     from loomlite.gateway.server import Gateway
+    from loomlite.sink import Sink
 
 __all__ = ["DEVICE_TOPICS", "GATEWAY_TOPICS", "IngestComponent"]
 
@@ -66,6 +67,9 @@ class IngestComponent(Component):
     ``http`` declares the topics that only the gateway writes; the gateway
     itself runs when the settings' ``http.enabled`` is set too. ``gateway``
     is the HTTP gateway once ``setup`` started it, and None otherwise.
+    ``sink_source`` returns the running sink that the gateway's database
+    endpoints use, such as ``PersistComponent.running_sink``; set it before
+    the runtime starts.
     """
 
     name = "ingest"
@@ -90,6 +94,7 @@ class IngestComponent(Component):
         self.finished = anyio.Event()
         self._inputs_stopped = anyio.Event()
         self.gateway: Gateway | None = None
+        self.sink_source: Callable[[], Sink | None] | None = None
         self._intake: Intake | None = None
 
     @property
@@ -146,6 +151,8 @@ class IngestComponent(Component):
             self.context.clock,
             self.context.catalog,
             ready=lambda: broker.state is BrokerState.RUNNING,
+            sink=self.sink_source,
+            statistics=self.context.runtime_statistics,
         )
 
     async def teardown(self) -> None:

@@ -20,7 +20,7 @@ from loomlite.contract.envelope import Envelope
 from loomlite.runtime.component import Component
 from loomlite.runtime.context import Context
 from loomlite.runtime.subscription import subscribe
-from loomlite.sink import Sink, SinkStatistics
+from loomlite.sink import Sink, SinkState, SinkStatistics
 
 __all__ = ["PERSIST_STAGE", "PersistComponent", "persist_component"]
 
@@ -67,6 +67,13 @@ class PersistComponent(Component):
         sink, self._sink = self._sink, None
         if sink is not None:
             await sink.__aexit__(None, None, None)
+
+    def running_sink(self) -> Sink | None:
+        """Return the sink while it is open for reads and writes, else None."""
+        sink = self._sink
+        if sink is None or sink.state is not SinkState.RUNNING:
+            return None
+        return sink
 
     def sink_statistics(self) -> SinkStatistics | None:
         """Return the sink's counters, or None while it is not open."""

@@ -17,6 +17,8 @@ from loomlite.errors import LoomliteError, MessageValidationError
 from loomlite.gateway.body import error_entries
 from loomlite.gateway.limits import BodySizeLimitMiddleware
 from loomlite.gateway.metrics import MetricsMiddleware
+from loomlite.gateway.routes.ai_context import add_ai_context_route
+from loomlite.gateway.routes.consumer_activity import add_consumer_activity_routes
 from loomlite.gateway.routes.media import add_media_routes
 from loomlite.gateway.routes.readings import add_reading_routes
 from loomlite.gateway.routes.sensor_batch import add_sensor_batch_route
@@ -144,6 +146,8 @@ def create_app(state: GatewayState) -> FastAPI:
     add_media_routes(app, schemas, state.catalog)
     add_unified_routes(app, schemas, state.catalog)
     add_stream_routes(app)
+    add_ai_context_route(app, state.catalog)
+    add_consumer_activity_routes(app, schemas)
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(MessageValidationError, _invalid_message)

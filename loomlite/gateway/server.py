@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import anyio
 import uvicorn
@@ -28,6 +29,10 @@ from loomlite.gateway.metrics import Metrics
 from loomlite.gateway.publisher import Publisher
 from loomlite.gateway.state import GatewayState
 from loomlite.runtime.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from loomlite.runtime.runtime import RuntimeStatistics
+    from loomlite.sink import Sink
 
 __all__ = ["Gateway", "open_socket", "serve_app"]
 
@@ -56,6 +61,10 @@ def open_socket(host: str, port: int) -> socket.socket:
         ) from exc
     sock.set_inheritable(True)
     return sock
+
+
+def _no_sink() -> None:
+    return None
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -102,8 +111,16 @@ class Gateway:
         clock: Clock,
         catalog: Catalog,
         ready: Callable[[], bool],
+        *,
+        sink: Callable[[], Sink | None] | None = None,
+        statistics: Callable[[], RuntimeStatistics] | None = None,
     ) -> None:
-        """Bind the socket and build the application around ``intake``."""
+        """Bind the socket and build the application around ``intake``.
+
+        ``sink`` returns the running sink of the database endpoints, or None
+        while there is none. Without a sink they respond with 503.
+        ``statistics`` returns the runtime's snapshot.
+        """
         if self.started.is_set():
             self.started = anyio.Event()  # a restart opens the gateway again
         if self._socket is None:
@@ -117,6 +134,8 @@ class Gateway:
             max_body_bytes=self.settings.max_body_bytes,
             ready=ready,
             version=__version__,
+            sink=sink or _no_sink,
+            statistics=statistics,
         )
 
     def close(self) -> None:

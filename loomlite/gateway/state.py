@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -12,6 +13,10 @@ from loomlite.clock import Clock
 from loomlite.contract.catalog import Catalog
 from loomlite.gateway.metrics import Metrics
 from loomlite.gateway.publisher import Publisher
+
+if TYPE_CHECKING:
+    from loomlite.runtime.runtime import RuntimeStatistics
+    from loomlite.sink import Sink
 
 __all__ = ["GatewayState", "gateway_state", "iso"]
 
@@ -21,7 +26,10 @@ class GatewayState:
     """The publisher, the key and the counters of one gateway.
 
     ``ready`` returns whether the broker takes messages. ``connections``
-    counts open audio WebSocket connections per device id.
+    counts open audio WebSocket connections per device id. ``sink`` returns
+    the running sink that the database endpoints read and write, or None
+    while there is none. ``statistics`` returns the runtime's snapshot, or
+    is None outside a runtime.
     """
 
     publisher: Publisher
@@ -33,6 +41,8 @@ class GatewayState:
     ready: Callable[[], bool]
     version: str
     connections: dict[str, int] = field(default_factory=dict)
+    sink: Callable[[], Sink | None] = lambda: None
+    statistics: Callable[[], RuntimeStatistics] | None = None
 
 
 def gateway_state(connection: HTTPConnection) -> GatewayState:

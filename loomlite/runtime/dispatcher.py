@@ -270,7 +270,9 @@ class Dispatcher:
 
     def _count_in(self, route: Route, count: int) -> None:
         self.context.counters.messages_in += count
-        self._counters[route.topic].messages_in += count
+        counters = self._counters[route.topic]
+        counters.messages_in += count
+        counters.last_message_at = self.context.clock.now()
 
     # -- outputs ------------------------------------------------------------
 

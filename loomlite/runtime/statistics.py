@@ -6,6 +6,7 @@ import enum
 import math
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = [
     "BackendCounters",
@@ -68,13 +69,18 @@ def _nearest_rank(ordered: list[float], quantile: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionStatistics:
-    """Counters of one subscription of a component."""
+    """Counters of one subscription of a component.
+
+    ``last_message_at`` is the runtime clock's time when the subscription
+    last took records from the broker, or None before the first.
+    """
 
     topic: str
     stage: str
     group: str
     messages_in: int
     errors: int
+    last_message_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ class SubscriptionCounters:
     group: str
     messages_in: int = 0
     errors: int = 0
+    last_message_at: datetime | None = None
 
     def snapshot(self) -> SubscriptionStatistics:
         return SubscriptionStatistics(
@@ -142,6 +149,7 @@ class SubscriptionCounters:
             group=self.group,
             messages_in=self.messages_in,
             errors=self.errors,
+            last_message_at=self.last_message_at,
         )
 
 

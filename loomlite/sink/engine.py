@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from loomlite.errors import ConfigurationError
 
@@ -20,12 +22,17 @@ __all__ = [
     "database_url",
     "describe_error",
     "display_url",
+    "read_transaction",
 ]
 
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another writer's lock, in ms."""
+
+# The execution option that makes a SQLite transaction start with a plain
+# (deferred) BEGIN instead of BEGIN IMMEDIATE.
+_READ_ONLY = "loomlite_read_only"
 
 ACCEPTED_FORMS = (
     "a file path, sqlite:///PATH, sqlite+aiosqlite:///PATH, "
@@ -166,4 +173,42 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY):
+            # In WAL mode a deferred transaction that only reads works on one
+            # snapshot and takes no lock, so the sink's writer goes on.
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@asynccontextmanager
+async def read_transaction(
+    engine: AsyncEngine, *, statement_timeout_ms: int
+) -> AsyncIterator[AsyncConnection]:
+    """Open a connection with a transaction for reads on one snapshot.
+
+    On SQLite the transaction starts deferred and takes no write lock, so it
+    does not hold up the sink's writer. Nothing there rejects a write inside
+    it, so callers only read. On Postgres the transaction is REPEATABLE READ
+    and READ ONLY, and each statement is cancelled after
+    ``statement_timeout_ms``. SQLite has
+    no statement timeout, so callers bound their queries with LIMIT.
+    """
+    async with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection = await connection.execution_options(**{_READ_ONLY: True})
+            async with connection.begin():
+                yield connection
+            return
+        # REPEATABLE READ, because READ COMMITTED takes a new snapshot for
+        # each statement.
+        connection = await connection.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+        async with connection.begin():
+            # set_config with is_local true is SET LOCAL with a bound value.
+            timeout = func.set_config(
+                "statement_timeout", str(int(statement_timeout_ms)), True
+            )
+            await connection.execute(select(timeout))
+            yield connection

@@ -7,16 +7,17 @@ one transaction, and disposes the engine afterwards. They are coroutines; a
 synchronous caller such as the CLI runs them with ``anyio.run``.
 
 ``upgrade(url)`` to the newest revision takes two shortcuts that do not import
-Alembic: importing it and running both revisions took about 1.5 s of
+Alembic: importing it and running the first two revisions took about 1.5 s of
 ``loomlite up``'s start on a 2-core machine, the shortcuts about 0.4 s. A
 database already at the newest revision is left as it is. An empty database
-gets the newest schema from ``build_metadata().create_all`` and then a version
-row for the newest revision, as the Alembic cookbook's "Building an Up to Date
-Database from Scratch" describes. The row is written here, in a table laid out
-like Alembic 1.x's own, instead of by ``alembic stamp``, which would import
-Alembic. Every other case runs the revisions. Both ways build the same
-tables, columns, keys, indexes and constraints. Only the column order can
-differ, because a revision that adds a column puts it last.
+gets the newest schema from ``create_all`` of each ``schema_metadata()`` and
+then a version row for the newest revision, as the Alembic cookbook's
+"Building an Up to Date Database from Scratch" describes. The row is written
+here, in a table laid out like Alembic 1.x's own, instead of by
+``alembic stamp``, which would import Alembic. Every other case runs the
+revisions. Both ways build the same tables, columns, keys, indexes and
+constraints. Only the column order can differ, because a revision that adds
+a column puts it last.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from loomlite.errors import SinkError
 from loomlite.sink.engine import create_engine, describe_error, display_url
-from loomlite.sink.tables import build_metadata
+from loomlite.sink.schema import schema_metadata, schema_table_names
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -154,7 +155,7 @@ async def current(url: str | Path) -> str | None:
 
 
 async def check(url: str | Path) -> list[Any]:
-    """Compare the database with ``build_metadata()`` and return the
+    """Compare the database with ``schema_metadata()`` and return the
     differences that autogenerate finds; the list is empty when in sync."""
     return await _run(url, "comparing the schema", _differences, alembic=True)
 
@@ -183,7 +184,7 @@ def describe_difference(difference: Any) -> str:
 async def generate_revision(url: str | Path, message: str, revision_id: str) -> Path:
     """Write a new revision file that autogenerate derives from the difference
     between the database at ``url`` (upgraded to head first) and
-    ``build_metadata()``, and return its path. Read and tidy the file before
+    ``schema_metadata()``, and return its path. Read and tidy the file before
     committing it: autogenerate misses renames and server defaults.
     """
     await upgrade(url)
@@ -250,15 +251,15 @@ def _upgrade_directly(connection: Connection, newest: str) -> RevisionChange | N
         if revision == newest:
             return RevisionChange(newest, newest)
         return None
-    metadata = build_metadata()
-    if names & set(metadata.tables):
+    if names & schema_table_names():
         # Sink tables without a recorded revision: only Alembic can tell
         # what to do, and it reports the clash.
         return None
-    metadata.create_all(connection, checkfirst=False)
+    for metadata in schema_metadata():
+        metadata.create_all(connection, checkfirst=False)
     _version_table.create(connection)
     connection.execute(_version_table.insert().values(version_num=newest))
-    logger.debug("created %d tables at revision %s", len(metadata.tables), newest)
+    logger.debug("created %d tables at revision %s", len(schema_table_names()), newest)
     return RevisionChange(None, newest)
 
 
@@ -324,7 +325,9 @@ def _differences(connection: Connection) -> list[Any]:
         connection,
         opts={"compare_type": True, "include_object": include_object},
     )
-    differences: list[Any] = compare_metadata(context, build_metadata())
+    # compare_metadata accepts a list of MetaData, as target_metadata does.
+    metadata: Any = list(schema_metadata())
+    differences: list[Any] = compare_metadata(context, metadata)
     return differences
 
 

@@ -15,6 +15,7 @@ from tests.gateway.server import DEVICE
 
 __all__ = [
     "PNG_1X1",
+    "consumer_activity",
     "envelope",
     "now_iso",
     "wav_base64",
@@ -63,3 +64,19 @@ def wav_base64(seconds: float, rate: int = 16_000, frequency: float = 440.0) -> 
         writer.setframerate(rate)
         writer.writeframes(pcm)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def consumer_activity(
+    consumer_id: str = "stt-worker-1", **reports: Any
+) -> dict[str, Any]:
+    """Return a consumer activity report; without ``reports``, one that names
+    the last message the consumer read."""
+    if not reports:
+        reports = {
+            "last_consumed": {
+                "topic": "device.audio.raw",
+                "message": {"device_id": DEVICE, "duration_ms": 500},
+                "timestamp": now_iso(),
+            }
+        }
+    return {"consumer_id": consumer_id, **reports}

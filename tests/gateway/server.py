@@ -100,14 +100,21 @@ async def run_gateway(
         database = f"sqlite:///{tmp_path / 'gateway.db'}"
         overrides["db_url"] = database
         await migrate.upgrade(database)
-        components.append(
-            persist_component(database, CATALOG, topics=ingest.publishes, max_delay=0.0)
+        persist = persist_component(
+            database, CATALOG, topics=ingest.publishes, max_delay=0.0
         )
+        ingest.sink_source = persist.running_sink
+        components.append(persist)
     settings = load_settings(None, state_dir=tmp_path or Path("state"), **overrides)
     async with Runtime(settings, components=components, broker=broker) as runtime:
         gateway = ingest.gateway
         assert gateway is not None, "the gateway did not open"
         await gateway.started.wait()
+        if persist:
+            # The components start concurrently, so the gateway may serve
+            # before the persist component has opened the database. Idle
+            # means every consuming component is running.
+            await runtime.run_until_idle(timeout=60.0)
         headers = {"X-API-Key": API_KEY}
         async with httpx.AsyncClient(
             base_url=gateway.url, headers=headers, timeout=30.0, trust_env=False

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.bodies import PNG_1X1, envelope, now_iso, wav_base64
+from loomlite.contract import CATALOG
+from tests.gateway.bodies import (
+    PNG_1X1,
+    consumer_activity,
+    envelope,
+    now_iso,
+    wav_base64,
+)
 from tests.gateway.server import DEVICE, GatewayRun
 
 pytestmark = pytest.mark.anyio
@@ -427,7 +434,7 @@ def valid_cases() -> list[Case]:
     ]
 
 
-def _case_id(case: Case) -> str:
+def _case_id(case: Case | DatabaseCase) -> str:
     return case.path.strip("/").replace("/", "-")
 
 
@@ -522,6 +529,66 @@ async def test_unified_message_keeps_event_time(gateway: GatewayRun) -> None:
     assert response.json()["topic"] == "device.state.power.raw"
     [message] = await gateway.records("device.state.power.raw")
     assert message.recorded_at.isoformat().replace("+00:00", "Z") == recorded
+
+
+@dataclass(frozen=True)
+class DatabaseCase:
+    """A request to an endpoint that reads or writes the database, and the
+    fields its response must carry."""
+
+    method: str
+    path: str
+    status: int
+    fields: dict[str, Any]
+    body: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def database_cases() -> list[DatabaseCase]:
+    return [
+        DatabaseCase(
+            "GET",
+            "/ai/context",
+            200,
+            {"status": "success", "database": "sqlite", "limit": 3},
+            params={"tables": "device.sensor.gps.raw", "limit": 3},
+        ),
+        DatabaseCase(
+            "POST",
+            "/system/consumer_activity/log",
+            200,
+            {
+                "status": "success",
+                "consumer_id": "stt-worker-1",
+                "last_consumed_topic": "device.audio.raw",
+                "last_produced_topic": None,
+            },
+            body=consumer_activity(),
+        ),
+        DatabaseCase(
+            "GET",
+            "/system/consumer_activity",
+            200,
+            {"status": "success", "database": "sqlite", "consumers": []},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "case", database_cases(), ids=lambda case: f"{case.method}-{_case_id(case)}"
+)
+async def test_database_endpoint_accepts_request(
+    stored_gateway: GatewayRun, case: DatabaseCase
+) -> None:
+    response = await stored_gateway.client.request(
+        case.method, case.path, json=case.body, params=case.params
+    )
+
+    assert response.status_code == case.status, response.text
+    answer = response.json()
+    for name, value in case.fields.items():
+        assert answer[name] == value, name
+    assert response.headers["x-trace-id"] == answer["trace_id"]
 
 
 @dataclass(frozen=True)
@@ -792,6 +859,144 @@ def bad_cases() -> list[Bad]:
             "sample_rate",
             "missing required field",
         ),
+        Bad(
+            "activity-no-report",
+            "/system/consumer_activity/log",
+            {"consumer_id": "stt-worker-1"},
+            422,
+            "(message)",
+            "missing last_consumed and last_produced; send one or both",
+        ),
+        Bad(
+            "activity-consumer-blank",
+            "/system/consumer_activity/log",
+            consumer_activity(" "),
+            422,
+            "consumer_id",
+            "must not be blank",
+        ),
+        Bad(
+            "activity-consumer-control-character",
+            "/system/consumer_activity/log",
+            consumer_activity("stt\u0000worker"),
+            422,
+            "consumer_id",
+            "control characters",
+        ),
+        Bad(
+            "activity-consumer-too-long",
+            "/system/consumer_activity/log",
+            consumer_activity("c" * 257),
+            422,
+            "consumer_id",
+            "at most 256 characters",
+        ),
+        Bad(
+            "activity-topic-invalid",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_produced={
+                    "topic": "not a topic!",
+                    "message": {},
+                    "timestamp": now_iso(),
+                }
+            ),
+            422,
+            "last_produced.topic",
+            "should match pattern",
+        ),
+        Bad(
+            "activity-topic-dot",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={"topic": "..", "message": {}, "timestamp": now_iso()}
+            ),
+            422,
+            "last_consumed.topic",
+            "'..' is not a valid Kafka topic name",
+        ),
+        Bad(
+            "activity-message-not-object",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={
+                    "topic": "device.audio.raw",
+                    "message": [1, 2],
+                    "timestamp": now_iso(),
+                }
+            ),
+            422,
+            "last_consumed.message",
+            "valid dictionary",
+        ),
+        Bad(
+            "activity-no-timestamp",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={"topic": "device.audio.raw", "message": {}}
+            ),
+            422,
+            "last_consumed.timestamp",
+            "missing required field",
+        ),
+        Bad(
+            "activity-timestamp-invalid",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={
+                    "topic": "device.audio.raw",
+                    "message": {},
+                    "timestamp": "yesterday",
+                }
+            ),
+            422,
+            "last_consumed.timestamp",
+            "valid datetime",
+        ),
+        Bad(
+            "activity-timestamp-out-of-range",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={
+                    "topic": "device.audio.raw",
+                    "message": {},
+                    "timestamp": "0001-01-01T00:00:00+05:00",
+                }
+            ),
+            422,
+            "last_consumed.timestamp",
+            "out of range once converted to UTC",
+        ),
+        Bad(
+            "activity-message-too-large",
+            "/system/consumer_activity/log",
+            consumer_activity(
+                last_consumed={
+                    "topic": "device.audio.raw",
+                    "message": {"data": "A" * 1_048_576},
+                    "timestamp": now_iso(),
+                }
+            ),
+            422,
+            "last_consumed.message",
+            "more than the limit of 1048576",
+        ),
+        Bad(
+            "activity-unknown-field",
+            "/system/consumer_activity/log",
+            {**consumer_activity(), "offset": 3},
+            422,
+            "offset",
+            "unknown field",
+        ),
+        Bad(
+            "activity-body-array",
+            "/system/consumer_activity/log",
+            [consumer_activity()],
+            422,
+            "(body)",
+            "expected a JSON object, got array",
+        ),
     ]
 
 
@@ -898,3 +1103,97 @@ async def test_metrics_count_rejections(gateway: GatewayRun) -> None:
         'loomlite_gateway_http_requests_total{method="POST",route="/sensor/gps",'
         'status_code="401"} 1'
     ) in metrics
+
+
+@dataclass(frozen=True)
+class BadQuery:
+    """A GET request with a known-bad query parameter and part of the error."""
+
+    name: str
+    path: str
+    params: dict[str, Any]
+    parameter: str
+    message: str
+
+
+def bad_queries() -> list[BadQuery]:
+    many_tables = ",".join(
+        sorted(
+            spec.table.name for spec in CATALOG.persisted() if spec.table is not None
+        )[:21]
+    )
+    return [
+        BadQuery(
+            "context-limit-zero",
+            "/ai/context",
+            {"limit": 0},
+            "limit",
+            "greater than or equal to 1",
+        ),
+        BadQuery(
+            "context-limit-over-100",
+            "/ai/context",
+            {"limit": 101},
+            "limit",
+            "less than or equal to 100",
+        ),
+        BadQuery(
+            "context-limit-not-integer",
+            "/ai/context",
+            {"limit": "ten"},
+            "limit",
+            "valid integer",
+        ),
+        BadQuery(
+            "context-unknown-table",
+            "/ai/context",
+            {"tables": "device_sensor_gps_raw,sms"},
+            "tables",
+            "unknown table or topic 'sms'; known tables: ",
+        ),
+        BadQuery(
+            "context-empty-table-name",
+            "/ai/context",
+            {"tables": "device_sensor_gps_raw,"},
+            "tables",
+            "a table name is empty",
+        ),
+        BadQuery(
+            "context-over-20-tables",
+            "/ai/context",
+            {"tables": many_tables},
+            "tables",
+            "21 tables requested, more than the limit of 20",
+        ),
+        BadQuery(
+            "context-device-control-character",
+            "/ai/context",
+            {"device_id": "phone\x01"},
+            "device_id",
+            "control characters",
+        ),
+        BadQuery(
+            "context-device-empty",
+            "/ai/context",
+            {"device_id": ""},
+            "device_id",
+            "at least 1 character",
+        ),
+        BadQuery(
+            "activity-limit-over-1000",
+            "/system/consumer_activity",
+            {"limit": 1001},
+            "limit",
+            "less than or equal to 1000",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", bad_queries(), ids=lambda case: case.name)
+async def test_endpoint_rejects_bad_query(gateway: GatewayRun, case: BadQuery) -> None:
+    response = await gateway.client.get(case.path, params=case.params)
+
+    assert response.status_code == 422, response.text
+    by_parameter = {tuple(entry["loc"]): entry for entry in response.json()["detail"]}
+    entry = by_parameter[("query", case.parameter)]
+    assert case.message in entry["msg"]

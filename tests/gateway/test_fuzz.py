@@ -26,12 +26,17 @@ EXAMPLES_PER_OPERATION = 40
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayRun]:
-    """A gateway running in a thread of its own, so that schemathesis can call
-    it from the test thread."""
+    """A gateway with a database, running in a thread of its own, so that
+    schemathesis can call it from the test thread.
+
+    The database is attached so that the endpoints that read and write it
+    respond with their 2xx and 4xx statuses instead of 503.
+    """
     tmp_path = tmp_path_factory.mktemp("fuzz")
+    gateway = run_gateway(tmp_path, persist=True)
     with (
         anyio.from_thread.start_blocking_portal("asyncio") as portal,
-        portal.wrap_async_context_manager(run_gateway(tmp_path)) as run,
+        portal.wrap_async_context_manager(gateway) as run,
     ):
         yield run
         statistics = portal.call(run.runtime.statistics)
@@ -73,4 +78,7 @@ def test_gateway_never_answers_5xx(served: GatewayRun) -> None:
         checked.append(f"{operation.method.upper()} {operation.path}")
 
     assert "POST /sensor/gps" in checked
+    assert "GET /ai/context" in checked
+    assert "POST /system/consumer_activity/log" in checked
+    assert "GET /system/consumer_activity" in checked
     assert len(checked) == len(operations)

@@ -23,7 +23,7 @@ from loomlite.errors import SinkError
 from loomlite.sink import build_metadata, create_engine, migrate
 from loomlite.sink.migrate import RevisionChange
 
-HEAD = "0002_content_hash"
+HEAD = "0003_consumer_activity"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -26,10 +26,12 @@ from loomlite.contract.models import CalendarEvent, EmailEvent, GPSReading
 from loomlite.errors import SinkError
 from loomlite.sink import Sink, build_metadata, create_engine, migrate, row_from_message
 from loomlite.sink.migrate import RevisionChange
+from loomlite.sink.schema import schema_table_names
 
 pytestmark = pytest.mark.anyio
 
 T0 = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
+HEAD = "0003_consumer_activity"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -66,7 +68,7 @@ async def column_names(url: str, table_name: str) -> list[str]:
 
 
 def catalog_tables() -> set[str]:
-    return set(build_metadata().tables)
+    return schema_table_names()
 
 
 async def test_upgrade_downgrade_round_trip(database_url: str) -> None:
@@ -79,14 +81,14 @@ async def test_upgrade_downgrade_round_trip(database_url: str) -> None:
     again = await migrate.upgrade(database_url)
     at_head = await migrate.upgrade(database_url)
 
-    assert first == RevisionChange(None, "0002_content_hash")
+    assert first == RevisionChange(None, HEAD)
     assert tables_at_head == catalog_tables() | {"alembic_version"}
-    assert revision_at_head == "0002_content_hash"
-    assert down == RevisionChange("0002_content_hash", None)
+    assert revision_at_head == HEAD
+    assert down == RevisionChange(HEAD, None)
     assert tables_at_base == {"alembic_version"}
     assert revision_at_base is None
-    assert again == RevisionChange(None, "0002_content_hash")
-    assert at_head == RevisionChange("0002_content_hash", "0002_content_hash")
+    assert again == RevisionChange(None, HEAD)
+    assert at_head == RevisionChange(HEAD, HEAD)
     assert await table_names(database_url) == catalog_tables() | {"alembic_version"}
 
 
@@ -109,6 +111,7 @@ async def test_check_lists_missing_content_hash(database_url: str) -> None:
         "external_calendar_events_raw (content_hash)",
         "add constraint uq_external_email_events_raw_content_hash on "
         "external_email_events_raw (content_hash)",
+        "add table consumer_activity",
     ]
 
 

@@ -33,8 +33,13 @@ def add_post(
     status_code: int,
     summary: str,
     tag: str,
+    extra_responses: dict[int | str, dict[str, Any]] | None = None,
 ) -> None:
-    """Register a write endpoint that reads its JSON body itself."""
+    """Register a write endpoint that reads its JSON body itself.
+
+    ``extra_responses`` documents statuses beyond the ones every write
+    endpoint shares.
+    """
     app.add_api_route(
         path,
         handler,
@@ -50,5 +55,6 @@ def add_post(
             413: {"description": "The body is larger than http.max_body_bytes."},
             415: {"description": "The body is not application/json."},
             422: {"description": "A field is invalid; 'detail' lists each path."},
+            **(extra_responses or {}),
         },
     )

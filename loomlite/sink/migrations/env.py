@@ -15,9 +15,9 @@ from sqlalchemy import Connection
 
 from loomlite.sink.engine import create_engine
 from loomlite.sink.migrate import include_object
-from loomlite.sink.tables import build_metadata
+from loomlite.sink.schema import schema_metadata
 
-target_metadata = build_metadata()
+target_metadata = list(schema_metadata())
 
 
 def run_migrations(connection: Connection) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -389,3 +389,20 @@ async def test_context_logger_carries_ids(caplog: pytest.LogCaptureFixture) -> N
     assert records[0].topic == PLACE  # type: ignore[attr-defined]
     assert records[0].trace_id == message.trace_id  # type: ignore[attr-defined]
     assert records[0].message_id != message.message_id  # type: ignore[attr-defined]
+
+
+async def test_subscription_records_last_message_time() -> None:
+    geocoder = Geocoder()
+    broker = memory_broker()
+    clock = broker.clock
+    assert isinstance(clock, ManualClock)
+
+    async with make_runtime(geocoder, broker=broker) as runtime:
+        before = runtime.statistics().components["enrich"].subscriptions
+        clock.advance(60)
+        await runtime.publish(GPS, fix(10.0))
+        await runtime.run_until_idle(timeout=5)
+        after = runtime.statistics().components["enrich"].subscriptions
+
+    assert [s.last_message_at for s in before] == [None]
+    assert [s.last_message_at for s in after] == [START + timedelta(seconds=60)]

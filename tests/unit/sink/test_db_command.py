@@ -24,8 +24,8 @@ def test_upgrade_reports_revisions(url: str) -> None:
     second = run("upgrade", "--db", url)
 
     assert first.exit_code == 0, first.output
-    assert first.output == f"{url}: base (empty schema) -> 0002_content_hash\n"
-    assert second.output == f"{url}: already at 0002_content_hash\n"
+    assert first.output == f"{url}: base (empty schema) -> 0003_consumer_activity\n"
+    assert second.output == f"{url}: already at 0003_consumer_activity\n"
 
 
 def test_current_names_newest(url: str) -> None:
@@ -33,8 +33,10 @@ def test_current_names_newest(url: str) -> None:
     run("upgrade", "0001_initial", "--db", url)
     behind = run("current", "--db", url)
 
-    assert empty.output == f"{url}: base (empty schema) (newest is 0002_content_hash)\n"
-    assert behind.output == f"{url}: 0001_initial (newest is 0002_content_hash)\n"
+    assert empty.output == (
+        f"{url}: base (empty schema) (newest is 0003_consumer_activity)\n"
+    )
+    assert behind.output == f"{url}: 0001_initial (newest is 0003_consumer_activity)\n"
 
 
 def test_check_passes_at_head(url: str) -> None:
@@ -52,9 +54,9 @@ def test_check_fails_after_downgrade(url: str) -> None:
 
     result = run("check", "--db", url)
 
-    assert down.output == f"{url}: 0002_content_hash -> 0001_initial\n"
+    assert down.output == f"{url}: 0003_consumer_activity -> 0001_initial\n"
     assert result.exit_code == 1
-    assert "differs from the catalog in 4 place(s)" in result.output
+    assert "differs from the catalog in 5 place(s)" in result.output
     assert "  add column external_email_events_raw.content_hash\n" in result.output
     assert "run 'loomlite db upgrade'" in result.output
 
