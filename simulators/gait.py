@@ -35,6 +35,7 @@ __all__ = [
     "STANDARD_GRAVITY",
     "AccelerometerSample",
     "Bout",
+    "GaitColumns",
     "GaitConfig",
     "GaitGenerator",
     "GaitInterval",
@@ -50,6 +51,8 @@ STANDARD_GRAVITY = 9.80665
 FloatArray = npt.NDArray[np.float64]
 _PhaseFunction = Callable[[FloatArray], FloatArray]
 _Kind = Literal["walking", "still"]
+# The spacing of the grid on which step instants are interpolated.
+_PHASE_GRID_SECONDS = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,28 @@ class GaitRecording:
     config: GaitConfig = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class GaitColumns:
+    """Generated samples as arrays: microseconds after ``origin`` and x, y, z."""
+
+    origin: datetime
+    offsets: npt.NDArray[np.int64]
+    axes: FloatArray
+    truth: GaitTruth
+
+    def samples(
+        self, first: int = 0, last: int | None = None
+    ) -> tuple[AccelerometerSample, ...]:
+        """Return samples ``first`` to ``last`` (exclusive) as objects."""
+        origin = self.origin
+        offsets = self.offsets[first:last].tolist()
+        rows = self.axes[first:last].tolist()
+        return tuple(
+            AccelerometerSample(origin + timedelta(microseconds=offset), x, y, z)
+            for offset, (x, y, z) in zip(offsets, rows, strict=True)
+        )
+
+
 class GaitGenerator:
     """A deterministic accelerometer simulator: one seed, one recording."""
 
@@ -170,6 +195,20 @@ class GaitGenerator:
 
     def generate(self, start: datetime, plan: Sequence[Bout]) -> GaitRecording:
         """Simulate ``plan`` from ``start`` and return the samples and the truth."""
+        columns = self.generate_columns(start, plan)
+        return GaitRecording(
+            samples=columns.samples(),
+            truth=columns.truth,
+            seed=self.seed,
+            config=self.config,
+        )
+
+    def generate_columns(self, start: datetime, plan: Sequence[Bout]) -> GaitColumns:
+        """Simulate ``plan`` from ``start`` and return the samples as arrays.
+
+        The samples are those that ``generate`` returns, without building a
+        Python object for each.
+        """
         if start.tzinfo is None:
             raise ValueError(f"start must be timezone-aware, got naive {start!r}")
         if not plan:
@@ -202,11 +241,11 @@ class GaitGenerator:
         z = STANDARD_GRAVITY + vertical + noise[2]
 
         origin = start.astimezone(UTC)
-        return GaitRecording(
-            samples=_to_samples(origin, times, x, y, z),
+        return GaitColumns(
+            origin=origin,
+            offsets=np.rint(times * 1e6).astype(np.int64),
+            axes=np.stack((x, y, z), axis=1),
             truth=_to_truth(origin, intervals, step_seconds, jolts, gaps),
-            seed=self.seed,
-            config=self.config,
         )
 
     # -- sampling ----------------------------------------------------------------
@@ -306,27 +345,18 @@ def _whole_phase_crossings(phase: _PhaseFunction, length: float) -> list[float]:
     """Return the seconds at which ``phase`` crosses a whole number in [0, length).
 
     The phase increases monotonically, so its inverse is found by linear
-    interpolation on a 1 ms grid, which places each step within a few
-    microseconds.
+    interpolation on a grid of _PHASE_GRID_SECONDS that ends at ``length``.
+    The step frequency changes slowly (its second derivative stays below
+    0.04 Hz/s), so the interpolation places each step within a microsecond.
     """
-    grid = np.arange(0.0, length, 0.001)
+    intervals = max(math.ceil(length / _PHASE_GRID_SECONDS), 1)
+    grid = np.linspace(0.0, length, intervals + 1)
     values = phase(grid)
     first = math.ceil(values[0])
     last = math.floor(values[-1])
     wholes = np.arange(first, last + 1, dtype=np.float64)
     crossings = np.interp(wholes, values, grid)
     return [float(s) for s in crossings if s < length]
-
-
-def _to_samples(
-    origin: datetime, times: FloatArray, x: FloatArray, y: FloatArray, z: FloatArray
-) -> tuple[AccelerometerSample, ...]:
-    return tuple(
-        AccelerometerSample(origin + timedelta(seconds=t), a, b, c)
-        for t, a, b, c in zip(
-            times.tolist(), x.tolist(), y.tolist(), z.tolist(), strict=True
-        )
-    )
 
 
 def _to_truth(

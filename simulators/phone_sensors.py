@@ -21,9 +21,9 @@ from simulators.context import DeviceContext
 from simulators.gait import (
     AccelerometerSample,
     Bout,
+    GaitColumns,
     GaitConfig,
     GaitGenerator,
-    GaitRecording,
 )
 from simulators.scenario import Activity, PhoneScenario
 from simulators.track import Position
@@ -134,7 +134,7 @@ class GaitTimeline:
         if piece is None:
             start, bouts = self.piece_plan(index)
             generator = GaitGenerator(seed=self.seed_of(index), config=self._config)
-            piece = _GaitPiece(generator.generate(start, bouts))
+            piece = _GaitPiece(generator.generate_columns(start, bouts))
             if len(self._pieces) >= _CACHED_PIECES:
                 del self._pieces[min(self._pieces)]
             self._pieces[index] = piece
@@ -142,44 +142,32 @@ class GaitTimeline:
 
 
 class _GaitPiece:
-    """One generated gait piece, stored as arrays.
+    """One generated gait piece, kept as arrays.
 
     An AccelerometerSample with its datetime and floats takes about 200
-    bytes, and an hour at 10 Hz has 36,000 of them. So the piece keeps
-    microsecond offsets and float64 columns (32 bytes a sample) and builds
-    the samples again on each read. The rebuilt samples are equal to
-    the generated ones because the generator rounds times to microseconds.
+    bytes, and an hour at 10 Hz has 36,000 of them. So the piece keeps the
+    generator's microsecond offsets and float64 columns (32 bytes a sample)
+    and builds the samples of a range when they are read.
     """
 
-    def __init__(self, recording: GaitRecording) -> None:
-        samples = recording.samples
-        self.origin = samples[0].recorded_at if samples else datetime.min
-        self.step_times = recording.truth.step_times
-        self._offsets = np.array(
-            [(s.recorded_at - self.origin) // _MICROSECOND for s in samples],
-            dtype=np.int64,
-        )
-        self._columns = np.array(
-            [(s.x, s.y, s.z) for s in samples], dtype=np.float64
-        ).reshape(-1, 3)
+    def __init__(self, columns: GaitColumns) -> None:
+        self._columns = columns
+        self.origin = columns.origin
+        self.step_times = columns.truth.step_times
 
     def samples_between(
         self, start: datetime, end: datetime
     ) -> list[AccelerometerSample]:
         """Return the samples taken in [start, end)."""
-        if self._offsets.size == 0:
+        offsets = self._columns.offsets
+        if offsets.size == 0:
             return []
         bounds = [
             (start - self.origin) // _MICROSECOND,
             (end - self.origin) // _MICROSECOND,
         ]
-        first, last = np.searchsorted(self._offsets, bounds, side="left").tolist()
-        offsets = self._offsets[first:last].tolist()
-        columns = self._columns[first:last].tolist()
-        return [
-            AccelerometerSample(self.origin + offset * _MICROSECOND, x, y, z)
-            for offset, (x, y, z) in zip(offsets, columns, strict=True)
-        ]
+        first, last = np.searchsorted(offsets, bounds, side="left").tolist()
+        return list(self._columns.samples(first, last))
 
 
 class GpsSource(PeriodicSource):
