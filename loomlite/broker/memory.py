@@ -93,13 +93,12 @@ class MemoryBroker(LogBroker):
             return await self._append_checked(
                 log, key, value, headers, size, timestamp_ns, now_ns
             )
-        record = _new_tuple(
-            Record,
-            (topic, log.partition, offset, timestamp_ns, key, value, headers, size),
-        )
-        log.records.append(record)
+        # The log keeps the plain tuple, which the garbage collector stops
+        # tracking, and the caller gets a Record of the same fields.
+        fields = (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
+        log.records.append(fields)
         log.end = offset + 1
-        return record
+        return _new_tuple(Record, fields)
 
     async def _append_checked(
         self,
@@ -112,14 +111,20 @@ class MemoryBroker(LogBroker):
         now_ns: int | None,
     ) -> Record:
         offset = await self._before_append(log)
-        record = _new_tuple(
-            Record,
-            (log.topic, log.partition, offset, timestamp_ns, key, value, headers, size),
+        fields = (
+            log.topic,
+            log.partition,
+            offset,
+            timestamp_ns,
+            key,
+            value,
+            headers,
+            size,
         )
-        log.records.append(record)
+        log.records.append(fields)
         log.end = offset + 1
         self._after_append(log, now_ns)
-        return record
+        return _new_tuple(Record, fields)
 
     async def commit_offsets(
         self, group: GroupState, offsets: Mapping[PartitionLog, int]

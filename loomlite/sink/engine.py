@@ -18,6 +18,7 @@ from loomlite.errors import ConfigurationError
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "configure_sqlite_connection",
     "create_engine",
     "database_url",
     "describe_error",
@@ -148,6 +149,20 @@ def create_engine(url: str | Path, **options: Any) -> AsyncEngine:
     return engine
 
 
+def configure_sqlite_connection(dbapi_connection: Any) -> None:
+    """Switch off the driver's own transactions and set loomlite's pragmas on
+    a sqlite3 or aiosqlite-adapted DBAPI connection."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     # In WAL mode a deferred transaction that has read and then tries to
     # write fails with "database is locked" at once, without waiting for the
@@ -161,15 +176,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            cursor.close()
+        configure_sqlite_connection(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -140,6 +140,18 @@ class IdempotentInsert:
             inserted += int(driver_result.rowcount)
         return inserted
 
+    def sqlite_statements(
+        self, rows: Sequence[Row]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        """Return the SQLite INSERTs of ``rows`` with their parameters, for a
+        caller that runs them on its own sqlite3 connection."""
+        if not self._sql:
+            raise ConfigurationError(
+                f"the INSERT for table {self.table.name!r} was prepared for "
+                "Postgres; only a SQLite insert has statements to run directly"
+            )
+        return list(self._statements(rows))
+
     def _statements(self, rows: Sequence[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """Yield INSERTs of up to ``_rows_per_statement`` rows each, with
         their parameters row after row."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 from sqlalchemy import Table, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loomlite.clock import Clock, SystemClock
 from loomlite.contract.envelope import Envelope
 from loomlite.errors import ConfigurationError, LifecycleError, SinkError
+from loomlite.sink.direct import DirectWriter, direct_path
 from loomlite.sink.engine import (
     create_engine,
     database_url,
@@ -121,6 +124,12 @@ class Sink:
     Open the sink with ``start`` and close it with ``close``, or use it as an
     async context manager. The two calls may run in different tasks and
     cancel scopes.
+
+    A sink that opens a SQLite file itself writes through a sqlite3
+    connection of its own, one worker-thread call per transaction (see
+    ``loomlite.sink.direct``), and reads through the engine. A passed-in
+    engine, an in-memory database and Postgres take every statement through
+    the engine, so that the engine's events and options apply.
     """
 
     def __init__(
@@ -150,6 +159,7 @@ class Sink:
         self._clock = clock or SystemClock()
         self._state = SinkState.NEW
         self._engine: AsyncEngine | None = None
+        self._direct: DirectWriter | None = None
         self._inserts: dict[str, IdempotentInsert] = {}
         # Held by the flusher, and by ``close`` while it writes what is left.
         self._flush_lock = anyio.Lock()
@@ -192,6 +202,7 @@ class Sink:
         try:
             self._engine = self._open_engine()
             await self._check_connection(self._engine)
+            await self._open_direct(self._engine)
         except BaseException:
             self._state = SinkState.CLOSED
             self._closed.set()
@@ -266,7 +277,26 @@ class Sink:
                 f"{describe_error(exc)}"
             ) from exc
 
+    async def _open_direct(self, engine: AsyncEngine) -> None:
+        if isinstance(self._source, AsyncEngine):
+            return
+        path = direct_path(engine.url)
+        if path is None:
+            return
+        writer = DirectWriter(path)
+        try:
+            await anyio.to_thread.run_sync(writer.open)
+        except (sqlite3.Error, OSError) as exc:
+            raise SinkError(
+                f"cannot open the SQLite database {str(path)!r} for writing: "
+                f"{describe_error(exc)}"
+            ) from exc
+        self._direct = writer
+
     async def _dispose(self) -> None:
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            await anyio.to_thread.run_sync(direct.close)
         engine, self._engine = self._engine, None
         if engine is not None and not isinstance(self._source, AsyncEngine):
             await engine.dispose()
@@ -420,17 +450,31 @@ class Sink:
 
     async def _insert(self, batch: list[_Request]) -> None:
         """Insert every request of ``batch`` in one transaction."""
-        engine = self._engine
-        assert engine is not None
-        async with engine.begin() as connection:
-            counts = [
-                await self._insert_for(request.table).execute(connection, request.rows)
-                for request in batch
-            ]
+        if self._direct is not None:
+            counts = await self._insert_direct(self._direct, batch)
+        else:
+            engine = self._engine
+            assert engine is not None
+            async with engine.begin() as connection:
+                counts = [
+                    await self._insert_for(request.table).execute(
+                        connection, request.rows
+                    )
+                    for request in batch
+                ]
         self._batches += 1
         self._last_write_at = self._clock.now()
         for request, inserted in zip(batch, counts, strict=True):
             self._record(request, inserted)
+
+    async def _insert_direct(
+        self, direct: DirectWriter, batch: list[_Request]
+    ) -> list[int]:
+        requests = [
+            self._insert_for(request.table).sqlite_statements(request.rows)
+            for request in batch
+        ]
+        return await anyio.to_thread.run_sync(direct.write, requests)
 
     def _insert_for(self, table: Table) -> IdempotentInsert:
         insert = self._inserts.get(table.name)
