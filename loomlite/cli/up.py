@@ -233,6 +233,7 @@ def _loomlite_error(error: BaseException) -> LoomliteError | None:
 async def _run(
     settings: Any, virtual: bool, show_panel: bool, console: Console, speed: Any
 ) -> Any:
+    from loomlite._collector import freeze_startup_objects
     from loomlite.cli.panel import StatusPanel
     from loomlite.session import run_session
 
@@ -241,6 +242,7 @@ async def _run(
 
     def on_start(runtime: Any, clock: Any, persist: Any) -> None:
         nonlocal live
+        freeze_startup_objects()
         logger.info(
             "pipeline running: profile %s, database %s",
             settings.profile or "default",

@@ -190,6 +190,7 @@ class LoomliteApp(App[None]):
 
     async def _pipeline(self, app_loop: asyncio.AbstractEventLoop) -> SessionReport:
         """Run the session; this runs in the pipeline's thread and loop."""
+        from loomlite._collector import freeze_startup_objects
         from loomlite.session import run_session
 
         options = self.session
@@ -204,6 +205,7 @@ class LoomliteApp(App[None]):
 
         def on_start(runtime: object, clock: object, persist: object) -> None:
             nonlocal source
+            freeze_startup_objects()
             source = ThreadedLiveSource(
                 runtime,  # type: ignore[arg-type]
                 loop,

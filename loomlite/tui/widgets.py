@@ -104,13 +104,20 @@ class LiveTable(DataTable[Any]):
             for key, cells in new:
                 self.add_row(*cells, key=key)
         else:
-            columns = list(self.columns)
+            columns = list(self.columns.values())
             for (key, cells), (_, before) in zip(new, shown, strict=True):
                 if cells == before:
                     continue
                 for column, cell, old in zip(columns, cells, before, strict=True):
-                    if cell != old:
-                        self.update_cell(key, column, cell, update_width=True)
+                    if cell == old:
+                        continue
+                    # Only a wider cell resizes its column. Asked to resize
+                    # for a narrower one, DataTable measures the whole column.
+                    text = _literal(cell)
+                    wider = (
+                        isinstance(text, Text) and text.cell_len > column.content_width
+                    )
+                    self.update_cell(key, column.key, text, update_width=wider)
         self._shown = new
 
     def clear(self, columns: bool = False) -> LiveTable:
