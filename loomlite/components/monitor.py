@@ -440,7 +440,9 @@ class MonitorComponent(Component):
         """
         path = self.path
         try:
-            await anyio.to_thread.run_sync(_write_json, path, snapshot.to_json())
+            # The snapshot holds only tuples and frozen records, so the
+            # worker thread can turn it into JSON while the loop goes on.
+            await anyio.to_thread.run_sync(_write_snapshot, path, snapshot)
         except (OSError, TypeError, ValueError) as exc:
             self._write_failures += 1
             level = logging.ERROR if self._write_failures == 1 else logging.DEBUG
@@ -497,13 +499,17 @@ def _published_total(broker: BrokerStatistics | None) -> int:
     return sum(topic.published_total for topic in broker.topics.values())
 
 
+def _write_snapshot(path: Path, snapshot: MonitorStatistics) -> None:
+    _write_json(path, snapshot.to_json())
+
+
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to a temporary file beside ``path``, then rename it.
 
     ``os.replace`` is atomic on one file system, so a reader sees either the
     old file or the new one, never a partial write.
     """
-    text = json.dumps(document, allow_nan=False, separators=(",", ":"))
+    text = _dumps_in_pieces(document)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -512,3 +518,27 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _dumps_in_pieces(document: dict[str, Any]) -> str:
+    """Return ``document`` as compact JSON, encoded one entry at a time.
+
+    The json module's C encoder holds the GIL until it has written the whole
+    document, which for a long run's histories takes tens of milliseconds.
+    The event loop's thread can take the GIL between two of these smaller
+    calls, so it is never held up that long.
+    """
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, dict):
+            entries = ",".join(
+                f"{_dumps(str(name))}:{_dumps(entry)}" for name, entry in value.items()
+            )
+            parts.append(f"{_dumps(key)}:{{{entries}}}")
+        else:
+            parts.append(f"{_dumps(key)}:{_dumps(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))

@@ -173,9 +173,12 @@ async def test_statistics_json_is_written(tmp_path: Path) -> None:
         await runtime.publish(EMAIL, email(0))
         await runtime.run_until_idle(timeout=5)
         snapshot = await monitor.sample()
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text)
 
     assert document == json.loads(json.dumps(snapshot.to_json()))
+    # Written entry by entry, the text is what one compact dumps would give.
+    assert text == json.dumps(snapshot.to_json(), separators=(",", ":"))
     assert document["version"] == 1
     assert document["samples"] == 2
     assert document["runtime_state"] == "running"
