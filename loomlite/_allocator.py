@@ -12,7 +12,6 @@ keeps large buffers on mmap, whose pages go back to the system when freed.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 
@@ -35,14 +34,12 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
+    # dlopen(NULL) finds the C library's symbols without searching for its
+    # file, which ctypes.util.find_library does by running ldconfig.
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        logger.debug("no mallopt in %s; allocator left unchanged", name)
+        logger.debug("no mallopt in this process; allocator left unchanged")
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
