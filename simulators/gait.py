@@ -51,6 +51,10 @@ FloatArray = npt.NDArray[np.float64]
 _PhaseFunction = Callable[[FloatArray], FloatArray]
 _Kind = Literal["walking", "still"]
 
+# The grid on which step times are found, in seconds, and its points per block.
+_GRID_STEP = 0.001
+_GRID_BLOCK = 65_536
+
 
 @dataclass(frozen=True, slots=True)
 class AccelerometerSample:
@@ -307,15 +311,27 @@ def _whole_phase_crossings(phase: _PhaseFunction, length: float) -> list[float]:
 
     The phase increases monotonically, so its inverse is found by linear
     interpolation on a 1 ms grid, which places each step within a few
-    microseconds.
+    microseconds. The grid is evaluated a block at a time, because a grid of
+    a long walk takes 8 bytes a millisecond in each of several arrays: about
+    60 MB at once for a 30-minute walk.
     """
-    grid = np.arange(0.0, length, 0.001)
-    values = phase(grid)
-    first = math.ceil(values[0])
-    last = math.floor(values[-1])
-    wholes = np.arange(first, last + 1, dtype=np.float64)
-    crossings = np.interp(wholes, values, grid)
-    return [float(s) for s in crossings if s < length]
+    points = math.ceil(length / _GRID_STEP)
+    crossings: list[float] = []
+    for first in range(0, points, _GRID_BLOCK):
+        # Each block ends on the next block's first point, so that every
+        # interval between two grid points lies in one block.
+        last = min(first + _GRID_BLOCK, points - 1)
+        grid = np.arange(first, last + 1, dtype=np.float64) * _GRID_STEP
+        values = phase(grid)
+        lowest = math.ceil(values[0])
+        if last == points - 1:
+            highest = math.floor(values[-1])
+        else:
+            # A whole number at the block's last point belongs to the next block.
+            highest = math.ceil(values[-1]) - 1
+        wholes = np.arange(lowest, highest + 1, dtype=np.float64)
+        crossings += np.interp(wholes, values, grid).tolist()
+    return [s for s in crossings if s < length]
 
 
 def _to_samples(
