@@ -117,3 +117,18 @@ def test_open_broker_passes_limit(clock: ManualClock) -> None:
 
     assert isinstance(broker, MemoryBroker)
     assert broker.max_committed_bytes == 4096
+
+
+async def test_trimmed_records_released(clock: ManualClock) -> None:
+    broker = await started(clock, 700)
+    async with broker.consumer("g", [TOPIC]) as consumer:
+        await publish(broker, 10)
+        await consumer.fetch(max_records=10, timeout=0)
+        await consumer.commit()
+        log = broker.partition_log(TOPIC, 0)
+        held = [record.offset for record in log.records if record.value]
+    await broker.close()
+
+    # Three records go, fewer than half the list, so their slots stay, empty.
+    assert broker.log_start_offset(TOPIC, 0) == 3
+    assert held == list(range(3, 10))
