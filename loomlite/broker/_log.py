@@ -51,7 +51,7 @@ _OVERSHOOT_DIVISOR = 16
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
-# What a deleted record's slot in a record list contains until compaction.
+# Placeholder in the slot of a deleted record, until its list is compacted.
 _RELEASED: Record = tuple.__new__(Record, ("", -1, -1, 0, None, b"", (), 0))
 _size_of = itemgetter(7)  # Record keeps its size as its eighth item
 

@@ -126,9 +126,9 @@ async def test_trimmed_records_released(clock: ManualClock) -> None:
         await consumer.fetch(max_records=10, timeout=0)
         await consumer.commit()
         log = broker.partition_log(TOPIC, 0)
-        held = [record.offset for record in log.records if record.value]
+        retained_offsets = [record.offset for record in log.records if record.value]
     await broker.close()
 
     # Three records go, fewer than half the list, so their slots stay, empty.
     assert broker.log_start_offset(TOPIC, 0) == 3
-    assert held == list(range(3, 10))
+    assert retained_offsets == list(range(3, 10))
