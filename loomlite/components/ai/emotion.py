@@ -186,7 +186,9 @@ def _measure(
         "level_spread_db": float(np.std(decibels)),
         "zero_crossing_rate": float(np.mean(np.concatenate(crossing_rates))),
     }
-    pitches = sample_rate / np.concatenate(lags or [np.zeros(0)]).astype(np.float64)
+    pitches = sample_rate / np.concatenate(lags or [np.zeros(0, np.intp)]).astype(
+        np.float64
+    )
     if pitches.size:
         semitones = 12.0 * np.log2(pitches / np.median(pitches))
         features["pitch_hz"] = float(np.median(pitches))
@@ -203,7 +205,10 @@ def _lag_range(frame_length: int, sample_rate: int) -> tuple[int, int]:
 
 
 def _periodic_lags(
-    frames: FloatArray, window: FloatArray, shortest_lag: int, longest_lag: int
+    frames: FloatArray,
+    window: npt.NDArray[np.float64],
+    shortest_lag: int,
+    longest_lag: int,
 ) -> npt.NDArray[np.intp]:
     """Return the pitch period, in samples, of each clearly periodic frame.
 
