@@ -52,9 +52,9 @@ NO_LIMIT = sys.maxsize
 # Deleted entries at the head of a list stay until they are at least half of
 # the list, and for the durable broker's index arrays also at least this many.
 # Then they are dropped in one step, so a trim costs O(1) amortised instead of
-# shifting the whole list each time. Record lists have no such minimum,
-# because the deleted records stay in memory until then, and a few audio
-# records take megabytes.
+# shifting the whole list each time. Record lists have no such minimum, and
+# a trim replaces their deleted records with a placeholder at once, because a
+# few audio records take megabytes.
 _COMPACT_AFTER = 4096
 
 # Between two trims, a log may exceed max_records or max_bytes by this
@@ -63,6 +63,9 @@ _COMPACT_AFTER = 4096
 _OVERSHOOT_DIVISOR = 16
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
+
+# Placeholder in the slot of a deleted record, until its list is compacted.
+_RELEASED = ("", -1, -1, 0, None, b"", (), 0)
 _size_of = itemgetter(7)  # Record keeps its size as its eighth item
 _new_tuple = tuple.__new__
 
@@ -290,11 +293,15 @@ class PartitionLog:
 
     def _drop_cached(self, count: int) -> None:
         self.cache_start += count
-        self._records_head += count
-        head = self._records_head
+        first = self._records_head
+        head = self._records_head = first + count
         if 2 * head >= len(self.records):
             del self.records[:head]
             self._records_head = 0
+        else:
+            # The slots stay until the head is compacted, but the records
+            # and their values leave memory now.
+            self.records[first:head] = [_RELEASED] * count
 
     def update_age_deadline(self) -> None:
         """Set ``age_deadline_ns`` from the oldest record and ``max_age``."""

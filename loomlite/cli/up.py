@@ -162,9 +162,10 @@ def up(
 
     console = Console(stderr=True)
     _configure_logging(settings.log_level, console)
-    from loomlite._allocator import fix_mmap_threshold
+    from loomlite._allocator import fix_mmap_threshold, limit_arenas
 
     fix_mmap_threshold()
+    limit_arenas()
     try:
         report = anyio.run(_run, settings, virtual, show_panel, console, speed)
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ from typing import Any
 
 import anyio
 from pydantic import BaseModel, ValidationError
-from watchfiles import Change, awatch
 
 from loomlite.errors import ConfigurationError
 from loomlite.runtime.settings import LoomliteSettings, _profile_values
@@ -260,6 +259,10 @@ async def watch_profile(
     a warning because they apply only at the next start. The iteration ends
     when ``stop_event`` is set.
     """
+    # Imported here because watchfiles also imports multiprocessing, and
+    # `loomlite up` does not watch its profile.
+    from watchfiles import Change, awatch
+
     path = find_profile(profile).resolve()
     current = load_settings(path, **overrides)
     # The directory is watched, not the file, because editors often save by

@@ -29,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loomlite.errors import SinkError
@@ -115,6 +115,9 @@ async def record_consumer_activity(
     if dialect == "sqlite":
         insert: Any = sqlite.insert(table)
     elif dialect == "postgresql":
+        # Imported here, so that a SQLite run never loads the Postgres dialect.
+        from sqlalchemy.dialects import postgresql
+
         insert = postgresql.insert(table)
     else:
         raise SinkError(

@@ -22,7 +22,7 @@ from loomlite.sink.engine import configure_sqlite_connection
 
 __all__ = ["DirectWriter", "Statement", "direct_path"]
 
-Statement = tuple[str, Sequence[Any]]
+Statement = tuple[str, list[tuple[Any, ...]] | tuple[Any, ...]]
 """SQL text with its parameters."""
 
 
@@ -86,10 +86,7 @@ class DirectWriter:
         connection.execute("BEGIN IMMEDIATE")
         try:
             counts = [
-                sum(
-                    connection.execute(sql, parameters).rowcount
-                    for sql, parameters in statements
-                )
+                sum(_run(connection, sql, parameters) for sql, parameters in statements)
                 for statements in requests
             ]
             connection.execute("COMMIT")
@@ -98,3 +95,15 @@ class DirectWriter:
                 connection.execute("ROLLBACK")
             raise
         return counts
+
+
+def _run(
+    connection: sqlite3.Connection,
+    sql: str,
+    parameters: list[tuple[Any, ...]] | tuple[Any, ...],
+) -> int:
+    """Run one statement, or one executemany for a list of parameter tuples,
+    and return the number of rows it inserted."""
+    if isinstance(parameters, list):
+        return connection.executemany(sql, parameters).rowcount
+    return connection.execute(sql, parameters).rowcount

@@ -29,6 +29,18 @@ MAX_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else
 in SQLite 3.32.0). NOTE: a library built with a lower limit rejects batches
 that need more parameters than it allows."""
 
+MAX_STATEMENT_PARAMETERS = 256
+"""Maximum number of parameters in one multi-row INSERT that the sink sends
+to SQLite.
+
+sqlite3 keeps the last 128 prepared statements of each connection, and a
+prepared INSERT takes about 80 bytes per parameter (measured with SQLite
+3.40). Batches of up to 500 rows with any remainder made a statement for
+nearly every row count of every table: about 20 MB of the full profile's
+resident memory. Capped here, the cache takes at most about 2.6 MB. The sink
+benchmark measured 76k rows/s against 78k rows/s with 500-row statements,
+within the noise of five runs."""
+
 ColumnProcessor = Callable[[Sequence[Any]], Iterable[Any]]
 """A function that binds the values of one column, in row order."""
 
@@ -127,7 +139,8 @@ class IdempotentInsert:
         self._sql_head = head
         self._sql_row = row
         self._sql_tail = tail
-        self._rows_per_statement = max(1, MAX_SQLITE_PARAMETERS // width)
+        limit = min(MAX_SQLITE_PARAMETERS, MAX_STATEMENT_PARAMETERS)
+        self._rows_per_statement = max(1, limit // width)
 
     async def execute(self, connection: AsyncConnection, rows: Sequence[Row]) -> int:
         """Insert ``rows`` inside the connection's transaction; count new rows."""
@@ -136,15 +149,21 @@ class IdempotentInsert:
             return len(result.all())
         inserted = 0
         for sql, parameters in self._statements(rows):
+            # A list of tuples runs as one executemany, whose rowcount is the
+            # sum over its executions.
             driver_result = await connection.exec_driver_sql(sql, parameters)
             inserted += int(driver_result.rowcount)
         return inserted
 
     def sqlite_statements(
         self, rows: Sequence[Row]
-    ) -> list[tuple[str, tuple[Any, ...]]]:
+    ) -> list[tuple[str, list[tuple[Any, ...]] | tuple[Any, ...]]]:
         """Return the SQLite INSERTs of ``rows`` with their parameters, for a
-        caller that runs them on its own sqlite3 connection."""
+        caller that runs them on its own sqlite3 connection.
+
+        A list of parameter tuples is for one executemany, a tuple for one
+        execute.
+        """
         if not self._sql:
             raise ConfigurationError(
                 f"the INSERT for table {self.table.name!r} was prepared for "
@@ -152,20 +171,32 @@ class IdempotentInsert:
             )
         return list(self._statements(rows))
 
-    def _statements(self, rows: Sequence[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        """Yield INSERTs of up to ``_rows_per_statement`` rows each, with
-        their parameters row after row."""
+    def _statements(
+        self, rows: Sequence[Row]
+    ) -> Iterator[tuple[str, list[tuple[Any, ...]] | tuple[Any, ...]]]:
+        """Yield the INSERT of ``_rows_per_statement`` rows with the
+        parameters of each full group of rows, then the INSERT of the
+        remaining rows with theirs."""
         # One statement with many rows costs SQLite less per row than an
         # executemany of one-row statements: measured with sqlite3 alone, 9.2
         # against 11.5 microseconds per GPS row in 500-row transactions
-        # (SQLite 3.40, CPython 3.11, 2-core AMD EPYC).
+        # (SQLite 3.40, CPython 3.11, 2-core AMD EPYC). Full groups share one
+        # statement, so a table needs at most _rows_per_statement statements
+        # in sqlite3's cache.
         values = list(itertools.chain.from_iterable(self._parameters(rows)))
         width = len(self._columns)
-        for start in range(0, len(rows), self._rows_per_statement):
-            count = min(self._rows_per_statement, len(rows) - start)
-            rows_sql = ", ".join([self._sql_row] * count)
-            sql = f"{self._sql_head}{rows_sql}{self._sql_tail}"
-            yield sql, tuple(values[start * width : (start + count) * width])
+        per_statement = self._rows_per_statement
+        full, remainder = divmod(len(rows), per_statement)
+        step = per_statement * width
+        if full:
+            groups = [tuple(values[i * step : (i + 1) * step]) for i in range(full)]
+            yield self._sql_for(per_statement), groups
+        if remainder:
+            yield self._sql_for(remainder), tuple(values[full * step :])
+
+    def _sql_for(self, count: int) -> str:
+        rows_sql = ", ".join([self._sql_row] * count)
+        return f"{self._sql_head}{rows_sql}{self._sql_tail}"
 
     def _parameters(self, rows: Sequence[Row]) -> Iterable[tuple[Any, ...]]:
         """Return the bound values of each row, in the SQL's column order."""

@@ -1,4 +1,4 @@
-"""fix_mmap_threshold: glibc's mmap threshold set once at ``loomlite up`` start."""
+"""glibc malloc options set once at ``loomlite up`` start."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from loomlite._allocator import MMAP_THRESHOLD, fix_mmap_threshold
+from loomlite._allocator import (
+    MAX_ARENAS,
+    MMAP_THRESHOLD,
+    fix_mmap_threshold,
+    limit_arenas,
+)
 
 
 @pytest.mark.skipif(
@@ -22,3 +27,17 @@ def test_other_platforms_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
 
     assert fix_mmap_threshold() is False
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="mallopt's M_ARENA_MAX is a glibc option",
+)
+def test_arena_limit_set_on_glibc() -> None:
+    assert limit_arenas(MAX_ARENAS) is True
+
+
+def test_arena_limit_skipped_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+
+    assert limit_arenas() is False

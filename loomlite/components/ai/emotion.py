@@ -55,6 +55,8 @@ _MIN_PITCH_HZ: Final = 60.0
 _MAX_PITCH_HZ: Final = 400.0
 # Normalised autocorrelation peak above which a frame counts as pitched.
 _MIN_PERIODICITY: Final = 0.3
+# Frames per step of the prosody measures, which bounds their arrays to about 1 MB.
+_FRAMES_PER_STEP: Final = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,7 @@ class ProsodyEmotionScorer:
         if not np.any(is_voiced):
             return self._silent()
 
-        features = _measure(frames[is_voiced], levels[is_voiced], sample_rate)
+        features = _measure(frames, is_voiced, levels[is_voiced], sample_rate)
         arousal, valence = _affect(features)
         return EmotionScores(
             scores=_label_probabilities(arousal, valence),
@@ -157,18 +159,36 @@ class ProsodyHeuristicScorer(ProsodyEmotionScorer):
 
 
 def _measure(
-    voiced: FloatArray, levels: FloatArray, sample_rate: int
+    frames: FloatArray,
+    is_voiced: npt.NDArray[np.bool_],
+    levels: FloatArray,
+    sample_rate: int,
 ) -> dict[str, float]:
+    """Return the prosody features of the voiced rows of ``frames``, whose
+    levels are ``levels``."""
     decibels = 20.0 * np.log10(levels)
-    signs = np.signbit(voiced)
-    crossing_rate = np.mean(signs[:, 1:] != signs[:, :-1], axis=1)
+    crossing_rates = []
+    lags = []
+    shortest_lag, longest_lag = _lag_range(frames.shape[1], sample_rate)
+    window = np.hanning(frames.shape[1])
+    # A block of frames at a time: copying and transforming all the voiced
+    # frames of a segment at once took about 1.3 MB per second of audio.
+    for start in range(0, len(frames), _FRAMES_PER_STEP):
+        stop = start + _FRAMES_PER_STEP
+        voiced = frames[start:stop][is_voiced[start:stop]]
+        signs = np.signbit(voiced)
+        crossing_rates.append(np.mean(signs[:, 1:] != signs[:, :-1], axis=1))
+        if longest_lag > shortest_lag:
+            lags.append(_periodic_lags(voiced, window, shortest_lag, longest_lag))
     features = {
-        "voiced_ms": float(voiced.shape[0] * _HOP_MS),
+        "voiced_ms": float(levels.shape[0] * _HOP_MS),
         "level_dbfs": float(np.mean(decibels)),
         "level_spread_db": float(np.std(decibels)),
-        "zero_crossing_rate": float(np.mean(crossing_rate)),
+        "zero_crossing_rate": float(np.mean(np.concatenate(crossing_rates))),
     }
-    pitches = _frame_pitches(voiced, sample_rate)
+    pitches = sample_rate / np.concatenate(lags or [np.zeros(0, np.intp)]).astype(
+        np.float64
+    )
     if pitches.size:
         semitones = 12.0 * np.log2(pitches / np.median(pitches))
         features["pitch_hz"] = float(np.median(pitches))
@@ -176,20 +196,29 @@ def _measure(
     return {name: round(value, 4) for name, value in features.items()}
 
 
-def _frame_pitches(frames: FloatArray, sample_rate: int) -> npt.NDArray[np.float64]:
-    """Return the pitch in Hz of each clearly periodic frame.
-
-    The pitch is the lag of the highest normalised autocorrelation peak
-    between 60 and 400 Hz. Frames whose peak stays below 0.3 are skipped.
-    """
-    frame_length = frames.shape[1]
+def _lag_range(frame_length: int, sample_rate: int) -> tuple[int, int]:
+    """Return the shortest and longest autocorrelation lag, in samples, of a
+    pitch between 60 and 400 Hz. A short frame can give no valid range."""
     shortest_lag = max(1, math.floor(sample_rate / _MAX_PITCH_HZ))
     longest_lag = min(frame_length - 1, math.ceil(sample_rate / _MIN_PITCH_HZ))
-    if longest_lag <= shortest_lag:
-        return np.zeros(0)
+    return shortest_lag, longest_lag
 
+
+def _periodic_lags(
+    frames: FloatArray,
+    window: npt.NDArray[np.float64],
+    shortest_lag: int,
+    longest_lag: int,
+) -> npt.NDArray[np.intp]:
+    """Return the pitch period, in samples, of each clearly periodic frame.
+
+    The period is the lag of the highest normalised autocorrelation peak
+    between ``shortest_lag`` and ``longest_lag``. Frames whose peak stays
+    below 0.3 are skipped.
+    """
+    frame_length = frames.shape[1]
     centred = frames - frames.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred * np.hanning(frame_length), n=2 * frame_length)
+    spectrum = np.fft.rfft(centred * window, n=2 * frame_length)
     autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2)[:, :frame_length]
     energy = autocorrelation[:, :1]
     normalised = np.divide(
@@ -199,13 +228,12 @@ def _frame_pitches(frames: FloatArray, sample_rate: int) -> npt.NDArray[np.float
         where=energy > 0,
     )
 
-    window = normalised[:, shortest_lag : longest_lag + 1]
-    best = np.argmax(window, axis=1)
-    peaks = window[np.arange(window.shape[0]), best]
-    lags = best + shortest_lag
+    candidates = normalised[:, shortest_lag : longest_lag + 1]
+    best = np.argmax(candidates, axis=1)
+    peaks = candidates[np.arange(candidates.shape[0]), best]
     periodic = peaks >= _MIN_PERIODICITY
-    pitches: npt.NDArray[np.float64] = sample_rate / lags[periodic].astype(np.float64)
-    return pitches
+    lags: npt.NDArray[np.intp] = best[periodic] + shortest_lag
+    return lags
 
 
 def _affect(features: dict[str, float]) -> tuple[float, float]:

@@ -26,6 +26,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float32]
 
+# Rows that frame_rms squares at a time.
+_ROWS_PER_STEP: Final = 256
+
 MIN_SAMPLE_RATE: Final = 1_000
 MAX_SAMPLE_RATE: Final = 384_000
 
@@ -93,8 +96,13 @@ def frame_rms(frames: FloatArray) -> FloatArray:
     """Return the root-mean-square level of each frame (rows of ``frames``)."""
     if frames.shape[0] == 0:
         return np.zeros(0, dtype=np.float32)
-    squares = np.mean(np.square(frames, dtype=np.float64), axis=1)
-    levels: FloatArray = np.sqrt(squares).astype(np.float32)
+    # The rows are often overlapping windows of one signal, so squaring all of
+    # them at once took several times the signal's size.
+    levels: FloatArray = np.empty(frames.shape[0], dtype=np.float32)
+    for start in range(0, frames.shape[0], _ROWS_PER_STEP):
+        block = frames[start : start + _ROWS_PER_STEP]
+        squares = np.mean(np.square(block, dtype=np.float64), axis=1)
+        levels[start : start + _ROWS_PER_STEP] = np.sqrt(squares)
     return levels
 
 

@@ -117,3 +117,20 @@ def test_open_broker_passes_limit(clock: ManualClock) -> None:
 
     assert isinstance(broker, MemoryBroker)
     assert broker.max_committed_bytes == 4096
+
+
+async def test_trimmed_records_released(clock: ManualClock) -> None:
+    broker = await started(clock, 700)
+    async with broker.consumer("g", [TOPIC]) as consumer:
+        await publish(broker, 10)
+        await consumer.fetch(max_records=10, timeout=0)
+        await consumer.commit()
+        log = broker.partition_log(TOPIC, 0)
+        # The log keeps each record's fields as a plain tuple: offset is the
+        # third item and value the sixth.
+        retained_offsets = [fields[2] for fields in log.records if fields[5]]
+    await broker.close()
+
+    # Three records go, fewer than half the list, so their slots stay, empty.
+    assert broker.log_start_offset(TOPIC, 0) == 3
+    assert retained_offsets == list(range(3, 10))

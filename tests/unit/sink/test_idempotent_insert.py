@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import JSON, Column, Double, Integer, MetaData, Table, Text
 
 from loomlite.sink import UtcDateTime, create_engine
-from loomlite.sink.statements import IdempotentInsert
+from loomlite.sink.statements import MAX_STATEMENT_PARAMETERS, IdempotentInsert
 
 AT = datetime(2024, 6, 1, 8, 0, 0, 180000, tzinfo=UTC)
 
@@ -131,3 +131,25 @@ async def test_empty_batch_inserts_nothing(tmp_path: Path) -> None:
 
     assert inserted == 0
     assert stored == []
+
+
+@pytest.mark.anyio
+async def test_statement_sizes_bounded(tmp_path: Path) -> None:
+    table = sample_table()
+    engine = create_engine(tmp_path / "t.db")
+    try:
+        insert = IdempotentInsert(table, engine.dialect)
+    finally:
+        await engine.dispose()
+    per_statement = insert._rows_per_statement
+    texts: set[str] = set()
+    for count in range(1, 3 * per_statement + 2):
+        rows = [row(f"k{index}") for index in range(count)]
+        statements = list(insert._statements(rows))
+        assert len(statements) <= 2, f"{count} rows gave {len(statements)} statements"
+        texts.update(sql for sql, _ in statements)
+
+    # One statement per remainder size plus the full one, whatever the count.
+    assert len(texts) == per_statement
+    for sql in texts:
+        assert sql.count("?") <= MAX_STATEMENT_PARAMETERS
