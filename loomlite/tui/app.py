@@ -214,7 +214,9 @@ class LoomliteApp(App[None]):
                 sink_statistics=persist.sink_statistics,  # type: ignore[attr-defined]
             )
             source.start_publishing()
-            app_loop.call_soon_threadsafe(self._use_source, source)
+            # A closed app loop raises RuntimeError: the app has exited.
+            with contextlib.suppress(RuntimeError):
+                app_loop.call_soon_threadsafe(self._use_source, source)
 
         try:
             return await run_session(
