@@ -71,6 +71,7 @@ def tui(
 
     Example: loomlite tui --profile demo --speed max --duration 2h
     """
+    from loomlite.sink.engine import database_url
     from loomlite.tui.app import LoomliteApp, SessionOptions
     from loomlite.tui.source import AttachSource
 
@@ -87,6 +88,12 @@ def tui(
 
     settings, virtual = _settings(profile, db_url, duration, speed, seed, state_dir)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    # Checked before the app starts, so a bad URL ends the command with the
+    # error instead of leaving an app whose pipeline never started.
+    try:
+        database_url(settings.db_url)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     _log_to(settings.state_dir / "tui.log")
     session = SessionOptions(settings, virtual=virtual)
     app = LoomliteApp(session=session, refresh_interval=refresh)

@@ -7,7 +7,8 @@ The rules they enforce hold across the whole contract:
   a Unix epoch time: below 10,000,000,000 it counts seconds, from there on
   milliseconds (the rule of Loom's content hasher).
 - ``Binary``: bytes inside Python, standard base64 text in JSON.
-- ``JsonObject``: a free-form JSON object whose floats must be finite.
+- ``JsonObject``: a free-form JSON object whose floats must be finite and
+  whose nesting is at most ``MAX_JSON_DEPTH`` levels.
 - Every model derives from ``ContractModel``, whose config rejects NaN and
   infinite values in float fields.
 """
@@ -38,10 +39,12 @@ __all__ = [
     "ContractModel",
     "DeviceId",
     "JsonObject",
+    "MAX_JSON_DEPTH",
     "UtcDatetime",
     "as_utc",
     "decode_base64",
     "from_epoch",
+    "too_deep_path",
 ]
 
 
@@ -159,6 +162,37 @@ Binary = Annotated[
 ]
 
 
+MAX_JSON_DEPTH = 64
+"""Maximum nesting of objects and arrays in a free-form JSON value, the value
+itself counting as one level. pydantic-core 2.50.5 failed to serialise a
+message nested 255 levels deep (measured), and the gateway's JSON conversions
+recurse once per level."""
+
+
+def too_deep_path(value: Any, path: str = "") -> str | None:
+    """Return the path of the first object or array in ``value`` nested more
+    than MAX_JSON_DEPTH levels deep, or None when there is none."""
+    # An explicit stack, so a value nested too deep for Python's recursion
+    # limit is reported instead of raising RecursionError.
+    pending: list[tuple[Any, str, int]] = [(value, path, 1)]
+    while pending:
+        item, where, depth = pending.pop()
+        if isinstance(item, dict):
+            if depth > MAX_JSON_DEPTH:
+                return where
+            for key, child in item.items():
+                if isinstance(child, dict | list | tuple):
+                    inner = f"{where}.{key}" if where else str(key)
+                    pending.append((child, inner, depth + 1))
+        elif isinstance(item, list | tuple):
+            if depth > MAX_JSON_DEPTH:
+                return where
+            for index, child in enumerate(item):
+                if isinstance(child, dict | list | tuple):
+                    pending.append((child, f"{where}[{index}]", depth + 1))
+    return None
+
+
 def _reject_non_finite(value: Any, path: str = "") -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         where = f" at {path!r}" if path else ""
@@ -172,7 +206,19 @@ def _reject_non_finite(value: Any, path: str = "") -> Any:
     return value
 
 
-JsonObject = Annotated[dict[str, Any], AfterValidator(_reject_non_finite)]
+def _check_json_object(value: dict[str, Any]) -> dict[str, Any]:
+    # The depth check comes first so that the recursive finite check stays
+    # within MAX_JSON_DEPTH levels.
+    deep = too_deep_path(value)
+    if deep is not None:
+        raise ValueError(
+            f"JSON at {deep!r} is nested more than the limit of "
+            f"{MAX_JSON_DEPTH} levels; flatten the object"
+        )
+    return _reject_non_finite(value)
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json_object)]
 
 DeviceId = Annotated[
     str,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import anyio
+import anyio.to_thread
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -59,8 +60,8 @@ SCREENS: tuple[tuple[str, str, str, type[LoomliteScreen]], ...] = (
 
 # Frame intervals kept for the p50/p99 that ``loomlite bench`` reports.
 _FRAME_HISTORY = 10_000
-# Real seconds the app waits for its pipeline to drain when its worker is
-# cancelled rather than stopped with q.
+# Real seconds the app waits for its pipeline to drain when it exits other
+# than with q.
 _CANCEL_DRAIN_SECONDS = 30.0
 
 
@@ -129,6 +130,8 @@ class LoomliteApp(App[None]):
         # Sets the stop event in the pipeline's own loop, once that runs.
         self._stop_pipeline: Callable[[], None] | None = None
         self._snapshot_failures = 0
+        self._finished: asyncio.Future[SessionReport] | None = None
+        self._pipeline_thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -142,6 +145,7 @@ class LoomliteApp(App[None]):
     async def _run_session(self) -> None:
         app_loop = asyncio.get_running_loop()
         finished: asyncio.Future[SessionReport] = app_loop.create_future()
+        self._finished = finished
 
         def settle(outcome: Callable[[], object]) -> None:
             # A closed app loop raises RuntimeError: nobody waits any more.
@@ -160,26 +164,40 @@ class LoomliteApp(App[None]):
         thread = threading.Thread(
             target=run_pipeline, name="loomlite-pipeline", daemon=True
         )
+        self._pipeline_thread = thread
         thread.start()
         try:
-            report = await asyncio.shield(finished)
+            await asyncio.shield(finished)
         except asyncio.CancelledError:
+            # Textual cancels workers on exit, so on_unmount waits for the drain.
             self._request_stop()
-            with anyio.move_on_after(_CANCEL_DRAIN_SECONDS, shield=True):
-                await asyncio.wait([finished])
             raise
-        except (LoomliteError, OSError) as exc:
-            self.session_error = exc
-            logger.error("the pipeline stopped with an error: %s", exc, exc_info=exc)
+        except (LoomliteError, OSError):
+            pass  # _take_outcome reports it
+        except BaseException:
+            self.session_done.set()
+            raise
+        self._take_outcome(finished)
+
+    def _take_outcome(self, finished: asyncio.Future[SessionReport]) -> None:
+        """Store and show the report or error of a finished pipeline."""
+        self.session_done.set()
+        error = finished.exception()
+        if error is not None:
+            if not isinstance(error, LoomliteError | OSError):
+                raise error
+            self.session_error = error
+            logger.error(
+                "the pipeline stopped with an error: %s", error, exc_info=error
+            )
             self.notify(
-                f"the pipeline stopped: {exc}",
+                f"the pipeline stopped: {error}",
                 severity="error",
                 timeout=30,
                 markup=False,
             )
             return
-        finally:
-            self.session_done.set()
+        report = finished.result()
         self.session_report = report
         self.sub_title = f"{self.sub_title} (finished)"
         self.notify(
@@ -187,6 +205,37 @@ class LoomliteApp(App[None]):
             f"{sum(report.rows.values()):,} rows, {report.total_errors} errors",
             timeout=10,
         )
+
+    async def on_unmount(self) -> None:
+        """Drain a pipeline that is still running when the app exits without q.
+
+        Textual cancels the session worker on exit without waiting for it, so
+        without this wait the process could end before the database is flushed.
+        """
+        finished = self._finished
+        if finished is None:
+            return
+        if not finished.done():
+            self._request_stop()
+            logger.info("the app is exiting: draining the pipeline")
+            await asyncio.wait([finished], timeout=_CANCEL_DRAIN_SECONDS)
+        if not finished.done():
+            logger.error(
+                "the pipeline did not drain within %s s of the app's exit; "
+                "rows it had not written yet are lost",
+                _CANCEL_DRAIN_SECONDS,
+            )
+            return
+        if not self.session_done.is_set():
+            try:
+                self._take_outcome(finished)
+            except Exception as exc:  # an unmount handler must not raise
+                self.session_error = exc
+                logger.error("the pipeline failed: %s", exc, exc_info=exc)
+        thread = self._pipeline_thread
+        if thread is not None:
+            # The thread ends right after it hands over the outcome.
+            await anyio.to_thread.run_sync(thread.join)
 
     async def _pipeline(self, app_loop: asyncio.AbstractEventLoop) -> SessionReport:
         """Run the session; this runs in the pipeline's thread and loop."""

@@ -300,3 +300,44 @@ async def test_activity_listing_reports_groups(stored_gateway: GatewayRun) -> No
     assert gps["last_message_at"] is not None
     assert sleep["consumed_total"] == 0
     assert sleep["last_message_at"] is None
+
+
+def nested_lists(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+async def test_activity_log_rejects_deep_message(stored_gateway: GatewayRun) -> None:
+    # Deep enough for the JSON parser but too deep to list again afterwards.
+    message = {"a": nested_lists(900)}
+
+    response = await stored_gateway.client.post(
+        LOG,
+        json=consumer_activity(
+            last_consumed=report("device.audio.raw", message, now_iso())
+        ),
+    )
+    listing = await stored_gateway.client.get(LISTING)
+
+    assert response.status_code == 422, response.text
+    [entry] = response.json()["detail"]
+    assert entry["path"].startswith("last_consumed.message.a[0]")
+    assert "nested more than" in entry["msg"]
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["consumers"] == []
+
+
+async def test_deep_metadata_rejected_with_422(stored_gateway: GatewayRun) -> None:
+    body = {
+        **envelope(latitude=46.0, longitude=13.0),
+        "metadata": {"a": nested_lists(900)},
+    }
+
+    response = await stored_gateway.client.post("/sensor/gps", json=body)
+
+    assert response.status_code == 422, response.text
+    [entry] = response.json()["detail"]
+    assert entry["path"] == "metadata"
+    assert "nested more than" in entry["msg"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from loomlite.cli import main
@@ -41,3 +42,42 @@ def test_speed_max_needs_duration(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "--speed max needs --duration" in result.output
+
+
+def test_bad_database_url_rejected(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["tui", "--profile", "ci", "--db", "mysql://x", "--state-dir", str(tmp_path)],
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "unsupported database URL 'mysql://x'" in result.output
+    assert "postgresql://" in result.output
+
+
+def test_missing_database_directory_rejected(tmp_path: Path) -> None:
+    database = tmp_path / "absent" / "loomlite.db"
+    result = CliRunner().invoke(
+        main,
+        ["tui", "--db", f"sqlite:///{database}", "--state-dir", str(tmp_path)],
+    )
+
+    assert result.exit_code == 1, result.output
+    assert f"directory '{database.parent}' does not exist" in result.output
+
+
+def test_default_database_url_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default database lies in a state directory that the command creates.
+    from loomlite.tui import app
+
+    monkeypatch.chdir(tmp_path)
+    started: list[str] = []
+    monkeypatch.setattr(app.LoomliteApp, "run", lambda self: started.append("run"))
+
+    result = CliRunner().invoke(main, ["tui", "--profile", "ci"])
+
+    assert result.exit_code == 0, result.output
+    assert started == ["run"]
+    assert (tmp_path / "state").is_dir()

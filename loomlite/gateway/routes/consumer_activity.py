@@ -28,7 +28,7 @@ from pydantic import (
 
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.normalise import field_errors
-from loomlite.contract.types import UtcDatetime
+from loomlite.contract.types import MAX_JSON_DEPTH, UtcDatetime, too_deep_path
 from loomlite.errors import FieldError, MessageValidationError, UnknownTopicError
 from loomlite.gateway.auth import require_api_key
 from loomlite.gateway.body import read_json_object
@@ -144,6 +144,13 @@ def _check_message(name: str, reported: ReportedMessage | None) -> list[FieldErr
     if reported is None:
         return []
     path = f"{name}.message"
+    deep = too_deep_path(reported.message, path)
+    if deep is not None:
+        message = (
+            f"nested more than the limit of {MAX_JSON_DEPTH} levels; "
+            "report a flatter message"
+        )
+        return [FieldError(deep, message)]
     found = _non_finite_path(reported.message, path)
     if found is not None:
         return [FieldError(found, "NaN and infinity are not allowed")]

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from loomlite.contract import CATALOG, TopicSpec, UtcDatetime, decode, encode, normalise
-from loomlite.contract.types import ContractModel, JsonObject
+from loomlite.contract.types import MAX_JSON_DEPTH, ContractModel, JsonObject
 from loomlite.errors import MessageValidationError
 from tests.unit.contract.samples import (
     RECEIVED,
@@ -77,6 +77,46 @@ def test_non_finite_in_nested_json_object() -> None:
 
     with pytest.raises(ValidationError, match=r"at 'a\.b\[1\]'"):
         Holder(data={"a": {"b": [1.0, math.inf]}})
+
+
+def _nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_json_object_at_depth_limit_accepted() -> None:
+    class Holder(ContractModel):
+        data: JsonObject
+
+    # The object itself is one level, so the list adds the other levels.
+    holder = Holder(data={"a": _nested_lists(MAX_JSON_DEPTH - 1)})
+
+    assert holder.model_dump_json().count("[") == MAX_JSON_DEPTH - 1
+
+
+def test_json_object_too_deep_rejected() -> None:
+    class Holder(ContractModel):
+        data: JsonObject
+
+    with pytest.raises(ValidationError) as raised:
+        Holder(data={"a": _nested_lists(MAX_JSON_DEPTH)})
+
+    message = str(raised.value)
+    assert f"more than the limit of {MAX_JSON_DEPTH}" in message
+    assert "at 'a[0]" in message
+
+
+def test_deep_metadata_rejected_by_normalise() -> None:
+    spec = CATALOG.get("device.sensor.gps.raw")
+    payload = sample_payload(spec.model)
+    payload["metadata"] = {"a": _nested_lists(500)}
+
+    with pytest.raises(MessageValidationError) as raised:
+        normalise(spec.name, payload, received_at=RECEIVED)
+
+    assert raised.value.fields == ("metadata",)
 
 
 def test_non_finite_float_rejected_when_decoding() -> None:
