@@ -35,11 +35,11 @@ from pydantic import (
 )
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Binary",
     "ContractModel",
     "DeviceId",
     "JsonObject",
-    "MAX_JSON_DEPTH",
     "UtcDatetime",
     "as_utc",
     "decode_base64",

@@ -13,8 +13,10 @@ sink database, all read-only.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
@@ -255,6 +257,12 @@ class ThreadedLiveSource(LiveSource):
         self._latest: Snapshot | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._published = 0
+        # Calls sent to the runtime's loop and not done yet. Once the run ends
+        # no call is sent, and those still pending are cancelled, because a
+        # loop that has stopped would never run them.
+        self._calls_lock = threading.Lock()
+        self._calls_closed = False
+        self._pending: set[concurrent.futures.Future[Any]] = set()
 
     @property
     def snapshots_published(self) -> int:
@@ -267,11 +275,17 @@ class ThreadedLiveSource(LiveSource):
         self._publish()
 
     def stop_publishing(self) -> None:
-        """Take a last snapshot and stop; call this in the runtime's thread."""
+        """Take a last snapshot, stop, and cancel the calls still pending;
+        call this in the runtime's thread when the run has ended."""
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
         self._take()
+        with self._calls_lock:
+            self._calls_closed = True
+            pending = list(self._pending)
+        for future in pending:
+            future.cancel()
 
     def _publish(self) -> None:
         self._take()
@@ -289,11 +303,13 @@ class ThreadedLiveSource(LiveSource):
 
     async def _in_runtime(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` in the runtime's loop and wait for it here."""
-        try:
+        with self._calls_lock:
+            if self._calls_closed or self._loop.is_closed():
+                coroutine.close()
+                raise BrokerError("the run has ended; its event loop is closed")
             future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        except RuntimeError as exc:  # the loop has closed
-            coroutine.close()
-            raise BrokerError("the run has ended; its event loop is closed") from exc
+            self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
