@@ -72,6 +72,9 @@ class RapidOcrRecognizer:
             raise ValueError(f"max_pixels must be 1 or more, got {max_pixels!r}")
         self.min_confidence = min_confidence
         self.max_pixels = max_pixels
+        # NOTE: RapidOCR builds its onnxruntime sessions without releasing
+        # the GIL, about 0.3 s on two cores, so this blocks the event loop
+        # for that long even in a worker thread.
         self._engine = rapidocr.RapidOCR(
             params=_engine_params(threads, min_confidence, use_angle_classifier)
         )
