@@ -256,18 +256,12 @@ class ThreadedLiveSource(LiveSource):
         self._loop = loop
         self._latest: Snapshot | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._published = 0
         # Calls sent to the runtime's loop and not done yet. Once the run ends
         # no call is sent, and those still pending are cancelled, because a
         # loop that has stopped would never run them.
         self._calls_lock = threading.Lock()
         self._calls_closed = False
         self._pending: set[concurrent.futures.Future[Any]] = set()
-
-    @property
-    def snapshots_published(self) -> int:
-        """How many snapshots the runtime's loop has taken so far."""
-        return self._published
 
     def start_publishing(self) -> None:
         """Take a snapshot now and then every ``interval``; call this in the
@@ -293,7 +287,6 @@ class ThreadedLiveSource(LiveSource):
 
     def _take(self) -> None:
         self._latest = self.take_snapshot()
-        self._published += 1
 
     async def snapshot(self) -> Snapshot:
         latest = self._latest
