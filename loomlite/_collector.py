@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 def freeze_startup_objects() -> int:
     """Move every object the collector tracks now into its permanent generation.
 
-    Returns how many objects are frozen. The objects stay alive as before and
-    are freed when their reference count drops to zero; only reference cycles
-    among them are no longer found, which for objects that live as long as the
-    process costs nothing. No collection runs first, because that would itself
+    Returns how many objects are frozen. The objects are still freed when
+    their reference count drops to zero. Only reference cycles among them are
+    no longer collected, which costs nothing for objects that live as long as
+    the process. No collection runs first, because that would itself
     hold the event loop as long as the collections this avoids.
     """
     gc.freeze()

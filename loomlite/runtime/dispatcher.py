@@ -180,8 +180,8 @@ class Dispatcher:
 
     async def _share_loop(self) -> None:
         # The records of this fetch are not committed yet, and before the
-        # group's first commit its lag counts from the fetch position, so the
-        # yield counts as work in flight: nobody may take the group for idle.
+        # group's first commit its lag counts from the fetch position. So the
+        # yield counts as work in flight, and run_until_idle waits for it.
         if self._slice.expired():
             with self._in_flight():
                 await self._slice.checkpoint()

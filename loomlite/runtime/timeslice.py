@@ -4,7 +4,7 @@ An ``await`` suspends a task only when the awaited call has to wait. A
 consumer with a backlog gets records from ``fetch`` at once and publishes its
 handler's outputs at once. So it can run through thousands of records without
 giving the event loop back. Meanwhile the TUI cannot draw, the gateway
-cannot answer and the loop-lag monitor reports a block.
+cannot respond and the loop-lag monitor reports a block.
 
 A task that calls ``TimeSlice.checkpoint`` between units of work yields once
 it has run ``budget`` seconds since its previous checkpoint. The slice is
@@ -24,7 +24,7 @@ DEFAULT_BUDGET = 0.01
 
 
 class TimeSlice:
-    """Tracks how long one task has run since it last yielded at a checkpoint."""
+    """The time one task has run since it last yielded at a checkpoint."""
 
     __slots__ = ("_started", "budget", "yields")
 
@@ -40,7 +40,7 @@ class TimeSlice:
         return time.perf_counter() - self._started >= self.budget
 
     async def checkpoint(self) -> None:
-        """Yield to the event loop if the budget is spent; otherwise return at once.
+        """Yield to the event loop once the budget is spent, or else return at once.
 
         Like any checkpoint that yields, this raises the cancellation of an
         enclosing cancelled scope.

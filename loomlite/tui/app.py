@@ -148,7 +148,7 @@ class LoomliteApp(App[None]):
         self._finished = finished
 
         def settle(outcome: Callable[[], object]) -> None:
-            # A closed app loop raises RuntimeError: nobody waits any more.
+            # A closed app loop raises RuntimeError: the app has exited already.
             with contextlib.suppress(RuntimeError):
                 app_loop.call_soon_threadsafe(outcome)
 

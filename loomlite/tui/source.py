@@ -152,7 +152,7 @@ class LiveSource(Source):
         return self.take_snapshot()
 
     def take_snapshot(self) -> Snapshot:
-        """Return a snapshot of the runtime; call it in the runtime's thread."""
+        """Return a snapshot of the runtime. Call it in the runtime's thread."""
         histories = self._rate_histories()
         sink = None if self._sink_statistics is None else self._sink_statistics()
         statistics = self.runtime.statistics()
@@ -264,13 +264,13 @@ class ThreadedLiveSource(LiveSource):
         self._pending: set[concurrent.futures.Future[Any]] = set()
 
     def start_publishing(self) -> None:
-        """Take a snapshot now and then every ``interval``; call this in the
+        """Take a snapshot now and then every ``interval``. Call this in the
         runtime's thread."""
         self._publish()
 
     def stop_publishing(self) -> None:
-        """Take a last snapshot, stop, and cancel the calls still pending;
-        call this in the runtime's thread when the run has ended."""
+        """Take a last snapshot, stop, and cancel the calls still pending.
+        Call this in the runtime's thread when the run has ended."""
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()

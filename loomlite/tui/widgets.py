@@ -75,7 +75,7 @@ class LiveTable(DataTable[Any]):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._shown: list[tuple[str, tuple[Any, ...]]] = []
+        self._displayed: list[tuple[str, tuple[Any, ...]]] = []
 
     def add_row(
         self,
@@ -98,14 +98,14 @@ class LiveTable(DataTable[Any]):
     def show_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Show ``rows``, each a row key and its cells in column order."""
         new = [(key, tuple(cells)) for key, cells in rows]
-        shown = self._shown
-        if [key for key, _ in new] != [key for key, _ in shown]:
+        displayed = self._displayed
+        if [key for key, _ in new] != [key for key, _ in displayed]:
             self.clear()
             for key, cells in new:
                 self.add_row(*cells, key=key)
         else:
             columns = list(self.columns.values())
-            for (key, cells), (_, before) in zip(new, shown, strict=True):
+            for (key, cells), (_, before) in zip(new, displayed, strict=True):
                 if cells == before:
                     continue
                 for column, cell, old in zip(columns, cells, before, strict=True):
@@ -118,10 +118,10 @@ class LiveTable(DataTable[Any]):
                         isinstance(text, Text) and text.cell_len > column.content_width
                     )
                     self.update_cell(key, column.key, text, update_width=wider)
-        self._shown = new
+        self._displayed = new
 
     def clear(self, columns: bool = False) -> LiveTable:
-        self._shown = []
+        self._displayed = []
         super().clear(columns)
         return self
 
