@@ -21,8 +21,14 @@ from pydantic import BaseModel, ValidationError
 
 from loomlite.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from loomlite.components.ai.component import AiComponent
-from loomlite.components.ai.loading import check_profile_backends
-from loomlite.components.enrich.component import EnrichComponent
+from loomlite.components.ai.loading import (
+    AiBackends,
+    check_profile_backends,
+    load_ai_backends,
+    model_backends,
+)
+from loomlite.components.enrich.component import EnrichComponent, load_geocoder
+from loomlite.components.enrich.geocode import ReverseGeocoder
 from loomlite.components.external.component import ExternalComponent
 from loomlite.components.ingest import IngestComponent
 from loomlite.components.monitor import MonitorComponent
@@ -328,9 +334,15 @@ async def run_session(
     # The simulators decode the speech fixtures when they plan a day. That
     # takes 0.1-0.3 s of CPU, so it runs here in a thread, not on the loop.
     await anyio.to_thread.run_sync(_load_speech_fixtures)
+    ai_backends, geocoder = await _load_model_backends(settings)
     _, devices = build_devices(settings, start)
     ingest = IngestComponent(devices, until=until, http=settings.http.enabled)
-    producers = [ingest, AiComponent(), EnrichComponent(), ExternalComponent()]
+    producers = [
+        ingest,
+        AiComponent(ai_backends),
+        EnrichComponent(geocoder),
+        ExternalComponent(),
+    ]
     # Only enabled components run, so persist subscribes only to their topics.
     enabled = [
         producer
@@ -389,6 +401,38 @@ async def run_session(
     report.truth = [device.truth.to_dict() for device in devices]
     report.real_seconds = anyio.current_time() - started
     return report
+
+
+async def _load_model_backends(
+    settings: LoomliteSettings,
+) -> tuple[AiBackends | None, ReverseGeocoder | None]:
+    """Load the backends that run real models, before the pipeline starts.
+
+    Returns the ai backends when any ai stage runs a model, and the geocoder
+    when it is one; None for the rest, which their components load at setup.
+    Models take seconds to load, and some loaders hold the GIL throughout
+    (the OCR engine builds its ONNX sessions in one call of about 0.3 s), so
+    loading them once the pipeline runs would stall the event loop. Simulated
+    backends load in milliseconds, and loading them at setup lets the first
+    rows of a simulated run reach the database while they load.
+    """
+    chosen = model_backends(settings)
+    if not chosen:
+        return None, None
+    listed = ", ".join(f"{stage}={name}" for stage, name in chosen)
+    logger.info("loading model backends: %s", listed)
+    began = anyio.current_time()
+    ai_backends = geocoder = None
+    if any(stage != "geocode" for stage, _ in chosen):
+        ai_backends = await anyio.to_thread.run_sync(
+            load_ai_backends, settings.components.ai
+        )
+    if any(stage == "geocode" for stage, _ in chosen):
+        geocoder = await anyio.to_thread.run_sync(
+            load_geocoder, settings.components.enrich
+        )
+    logger.info("model backends loaded in %.1f s", anyio.current_time() - began)
+    return ai_backends, geocoder
 
 
 async def _advance(

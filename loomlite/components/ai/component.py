@@ -101,7 +101,11 @@ _E = TypeVar("_E", bound=Envelope)
 
 
 class AiComponent(Component):
-    """Model stages over audio, images and text, with backends from AiSettings."""
+    """Model stages over audio, images and text, with backends from AiSettings.
+
+    ``backends``, loaded ahead from the same settings, serve the first
+    setup; a restart loads fresh ones, which also starts fresh VAD streams.
+    """
 
     name = "ai"
     publishes = (
@@ -116,7 +120,8 @@ class AiComponent(Component):
         POST_EMBEDDINGS,
     )
 
-    def __init__(self) -> None:
+    def __init__(self, backends: AiBackends | None = None) -> None:
+        self._preloaded = backends
         self._backends: AiBackends | None = None
         self._guards: dict[str, InferenceGuard] = {}
         self._chunks: ChunkHistory | None = None
@@ -145,7 +150,9 @@ class AiComponent(Component):
         name or option is invalid.
         """
         settings = self.context.settings.components.ai
-        backends = await anyio.to_thread.run_sync(load_ai_backends, settings)
+        backends, self._preloaded = self._preloaded, None
+        if backends is None:
+            backends = await anyio.to_thread.run_sync(load_ai_backends, settings)
         longest = timedelta(milliseconds=backends.vad.parameters.max_speech_ms)
         self._chunks = ChunkHistory(longest + _CHUNK_MARGIN)
         names = {

@@ -22,7 +22,13 @@ from loomlite.components.ai.vad import EnergyParameters, VadBackend, VadParamete
 from loomlite.errors import ConfigurationError
 from loomlite.runtime.settings import AiSettings, LoomliteSettings
 
-__all__ = ["AiBackends", "check_profile_backends", "load_ai_backends", "vad_options"]
+__all__ = [
+    "AiBackends",
+    "check_profile_backends",
+    "load_ai_backends",
+    "model_backends",
+    "vad_options",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +81,39 @@ def check_profile_backends(
     session starts. Raises one ConfigurationError that lists every problem,
     each with the pip command that fixes it.
     """
+    problems: list[ConfigurationError] = []
+    for stage, name in _chosen_backends(settings):
+        try:
+            registry.check(stage, name)
+        except ConfigurationError as error:
+            problems.append(error)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "; ".join(str(problem) for problem in problems)
+        raise ConfigurationError(
+            f"{len(problems)} backends cannot start: {listed}",
+            key=problems[0].key,
+        )
+
+
+def model_backends(
+    settings: LoomliteSettings, registry: BackendRegistry = DEFAULT_REGISTRY
+) -> list[tuple[str, str]]:
+    """Return ``(stage, name)`` of each chosen backend that runs a real model.
+
+    These are the backends an extra installs, of enabled components only.
+    Raises ConfigurationError for an unknown backend name.
+    """
+    return [
+        (stage, name)
+        for stage, name in _chosen_backends(settings)
+        if registry.spec(stage, name).extra is not None
+    ]
+
+
+def _chosen_backends(settings: LoomliteSettings) -> list[tuple[str, str]]:
+    """Return ``(stage, name)`` of the backend of every stage that will run."""
     components = settings.components
     chosen: list[tuple[str, str]] = []
     if components.ai.enabled:
@@ -89,21 +128,7 @@ def check_profile_backends(
         ]
     if components.enrich.enabled:
         chosen.append(("geocode", components.enrich.geocode_backend))
-
-    problems: list[ConfigurationError] = []
-    for stage, name in chosen:
-        try:
-            registry.check(stage, name)
-        except ConfigurationError as error:
-            problems.append(error)
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        listed = "; ".join(str(problem) for problem in problems)
-        raise ConfigurationError(
-            f"{len(problems)} backends cannot start: {listed}",
-            key=problems[0].key,
-        )
+    return chosen
 
 
 def vad_options(backend: str, options: dict[str, Any]) -> dict[str, Any]:

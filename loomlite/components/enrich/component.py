@@ -62,7 +62,7 @@ from loomlite.runtime.context import Context
 from loomlite.runtime.settings import EnrichSettings
 from loomlite.runtime.subscription import subscribe
 
-__all__ = ["INPUT_TOPICS", "EnrichComponent"]
+__all__ = ["INPUT_TOPICS", "EnrichComponent", "load_geocoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +82,17 @@ _Message = TypeVar("_Message", bound=Envelope)
 
 
 class EnrichComponent(Component):
-    """Deterministic derivations from GPS fixes and accelerometer readings."""
+    """Deterministic derivations from GPS fixes and accelerometer readings.
+
+    ``geocoder``, loaded ahead from the same settings, serves the first
+    setup; a restart loads a fresh one.
+    """
 
     name = "enrich"
     publishes = (PLACES, REGION_EVENTS, DERIVED_STEPS, MOTION_EVENTS, ACTIVITIES)
 
-    def __init__(self) -> None:
+    def __init__(self, geocoder: ReverseGeocoder | None = None) -> None:
+        self._preloaded = geocoder
         self._geocoder: ReverseGeocoder | None = None
         self._geocoder_guard: InferenceGuard | None = None
         self._steps_config = StepCounterConfig()
@@ -108,7 +113,10 @@ class EnrichComponent(Component):
         unknown geocoder or an invalid geocoder option.
         """
         settings = self.context.settings.components.enrich
-        self._geocoder = await anyio.to_thread.run_sync(_load_geocoder, settings)
+        geocoder, self._preloaded = self._preloaded, None
+        if geocoder is None:
+            geocoder = await anyio.to_thread.run_sync(load_geocoder, settings)
+        self._geocoder = geocoder
         self._geocoder_guard = create_guard(
             GEOCODING_STAGE,
             self._geocoder.name,
@@ -328,7 +336,8 @@ class EnrichComponent(Component):
         return self._geocoder
 
 
-def _load_geocoder(settings: EnrichSettings) -> ReverseGeocoder:
+def load_geocoder(settings: EnrichSettings) -> ReverseGeocoder:
+    """Load the geocoder that ``settings`` names, with its options."""
     return load_backend("geocode", settings.geocode_backend, **settings.geocode_options)
 
 

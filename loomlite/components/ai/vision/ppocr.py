@@ -73,8 +73,9 @@ class RapidOcrRecognizer:
         self.min_confidence = min_confidence
         self.max_pixels = max_pixels
         # NOTE: RapidOCR builds its onnxruntime sessions without releasing
-        # the GIL, about 0.3 s on two cores, so this blocks the event loop
-        # for that long even in a worker thread.
+        # the GIL, about 0.3 s on two cores. `loomlite up` therefore loads
+        # model backends before the pipeline starts, but an ai component
+        # that restarts loads this again and blocks the event loop that long.
         self._engine = rapidocr.RapidOCR(
             params=_engine_params(threads, min_confidence, use_angle_classifier)
         )
