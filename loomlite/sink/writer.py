@@ -190,7 +190,7 @@ class Sink:
         return self._engine
 
     async def start(self) -> None:
-        """Open the engine and check the connection to the database.
+        """Open the engine and check that the database can be reached.
 
         Raises SinkError when the database cannot be reached and
         LifecycleError unless the sink is new. After a failed start the sink
@@ -201,8 +201,12 @@ class Sink:
         self._state = SinkState.STARTING
         try:
             self._engine = self._open_engine()
-            await self._check_connection(self._engine)
             await self._open_direct(self._engine)
+            # Opening the SQLite file for writes has checked it already. The
+            # engine then connects at the first read, which saves starting
+            # aiosqlite's thread before the first rows are written.
+            if self._direct is None:
+                await self._check_connection(self._engine)
         except BaseException:
             self._state = SinkState.CLOSED
             self._closed.set()

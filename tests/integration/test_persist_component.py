@@ -118,6 +118,8 @@ async def test_persist_stores_and_stops_cleanly(
             await runtime.publish(EMAIL, email(index))
         await runtime.run_until_idle(timeout=10)
         sink = persist.sink
+        # A read connects the engine, which starts an aiosqlite thread.
+        await sink.count(GPS)
         started = sqlite_threads() - before
         await runtime.stop()
         health = runtime.statistics().components["persist"]
@@ -153,6 +155,8 @@ async def test_sink_factory_closes_at_stop(
     async with runtime:
         sink: Any = runtime.runtime.sink
         inserted = await sink.write(GPS, [gps(index) for index in range(3)])
+        # A read connects the engine, which starts an aiosqlite thread.
+        await sink.count(GPS)
         started = sqlite_threads() - before
 
     assert problems(caplog) == []

@@ -98,7 +98,7 @@ async def test_unreadable_database_fails_start(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a SQLite file" * 100)
     sink = Sink(path, SMALL_CATALOG)
 
-    with pytest.raises(SinkError, match="cannot connect to the database"):
+    with pytest.raises(SinkError, match=r"not-a-database\.db.*file is not a database"):
         await sink.__aenter__()
     assert sink.state is SinkState.CLOSED
 
@@ -134,6 +134,8 @@ async def test_close_after_error_writes_and_disposes(database: str) -> None:
             async with Sink(database, SMALL_CATALOG, max_delay=60) as sink:
                 group.start_soon(write)
                 await anyio.wait_all_tasks_blocked()
+                # A read connects the engine, which starts an aiosqlite thread.
+                await sink.count("sensor.reading")
                 threads = sqlite_threads()
                 raise RuntimeError("the body failed")
 
@@ -155,6 +157,8 @@ async def test_cancelled_close_writes_and_disposes(database: str) -> None:
         ):
             group.start_soon(write)
             await anyio.wait_all_tasks_blocked()
+            # A read connects the engine, which starts an aiosqlite thread.
+            await sink.count("sensor.reading")
             threads = sqlite_threads()
             scope.cancel()
             await anyio.sleep_forever()

@@ -54,6 +54,8 @@ async def test_close_under_shield_after_task_group(database: str) -> None:
     async with anyio.create_task_group() as group:
         group.start_soon(sink.write, "sensor.reading", [reading(1)])
         group.start_soon(sink.write, "sensor.reading", [reading(2)])
+    # A read connects the engine, which starts an aiosqlite thread.
+    await sink.count("sensor.reading")
     started = sqlite_threads() - before
 
     with anyio.CancelScope(shield=True):
@@ -75,6 +77,8 @@ async def test_start_in_task_close_in_another(database: str) -> None:
     async with anyio.create_task_group() as group:
         sink = await group.start(open_sink)
     inserted = await sink.write("sensor.reading", [reading(1), reading(2)])
+    # A read connects the engine, which starts an aiosqlite thread.
+    await sink.count("sensor.reading")
     started = sqlite_threads() - before
     async with anyio.create_task_group() as group:
         group.start_soon(sink.close)
@@ -99,6 +103,8 @@ async def test_cancelled_owner_closes_under_shield(database: str) -> None:
             async with anyio.create_task_group() as group:
                 group.start_soon(sink.write, "sensor.reading", [reading(1)])
                 await anyio.wait_all_tasks_blocked()
+                # A read connects the engine, which starts an aiosqlite thread.
+                await sink.count("sensor.reading")
                 started = sqlite_threads() - before
                 scope.cancel()
                 await anyio.sleep_forever()
