@@ -284,11 +284,15 @@ class PersistSettings(ComponentSettings):
     """The database writer."""
 
     batch_size: int = Field(default=500, ge=1, description="Rows per write.")
-    # The default is the Sink's own, 0.05 s. A row of an idle pipeline waits
-    # this long before its transaction starts, and busy pipelines fill
-    # batch_size first.
+    # With 0 a row's transaction starts at once, and rows that arrive while
+    # it commits join the next one, so busy pipelines still write in batches.
     flush_interval: float = Field(
-        default=0.05, gt=0, description="Maximum seconds a row waits before a write."
+        default=0.0,
+        ge=0,
+        description=(
+            "Maximum seconds a row waits for more rows before a write; 0 "
+            "writes at once and batches the rows that arrive meanwhile."
+        ),
     )
 
 

@@ -34,6 +34,15 @@ def test_defaults_without_profile() -> None:
     assert settings.clock == "real"
     assert settings.db_url == "sqlite:///state/loomlite.db"
     assert settings.components.ai.enabled
+    assert settings.components.persist.flush_interval == 0.0
+
+
+def test_negative_flush_interval_is_rejected() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(components={"persist": {"flush_interval": -0.1}})
+
+    assert caught.value.key == "components.persist.flush_interval"
+    assert "-0.1" in str(caught.value)
 
 
 def test_db_url_follows_state_dir(tmp_path: Path) -> None:
