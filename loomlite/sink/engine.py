@@ -5,24 +5,30 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import sqlalchemy
 from sqlalchemy import URL, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from loomlite.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "configure_sqlite_connection",
     "create_engine",
+    "create_sqlite_sync_engine",
     "database_url",
     "describe_error",
     "display_url",
+    "is_async_engine",
     "read_transaction",
 ]
 
@@ -141,11 +147,39 @@ def create_engine(url: str | Path, **options: Any) -> AsyncEngine:
     SQLITE_BUSY_TIMEOUT_MS and foreign keys, and every transaction starts
     with ``BEGIN IMMEDIATE``. ``options`` go to ``create_async_engine``.
     """
+    # Imported here because sqlalchemy.ext.asyncio imports the ORM, about
+    # 50 ms of the start, and a sink that writes SQLite through its own
+    # connection creates its engine only at its first read.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     parsed = database_url(url)
     engine = create_async_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine.sync_engine)
     logger.debug("created engine for %s", display_url(parsed))
+    return engine
+
+
+def is_async_engine(value: object) -> bool:
+    """Return whether ``value`` is an AsyncEngine, without importing its module.
+
+    An AsyncEngine exists only once sqlalchemy.ext.asyncio is imported.
+    """
+    module = sys.modules.get("sqlalchemy.ext.asyncio")
+    return module is not None and isinstance(value, module.AsyncEngine)
+
+
+def create_sqlite_sync_engine(url: str | Path) -> sqlalchemy.Engine:
+    """Create a blocking engine on Python's sqlite3 for a SQLite ``url``, with
+    the connection settings of ``create_engine``.
+
+    Raises ConfigurationError for a URL that is not SQLite.
+    """
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ConfigurationError(f"expected a SQLite URL, got {display_url(parsed)!r}")
+    engine = sqlalchemy.create_engine(parsed.set(drivername="sqlite"))
+    _configure_sqlite(engine)
     return engine
 
 
@@ -163,7 +197,7 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
         cursor.close()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(sync_engine: sqlalchemy.Engine) -> None:
     # In WAL mode a deferred transaction that has read and then tries to
     # write fails with "database is locked" at once, without waiting for the
     # busy timeout, when another connection committed in between. Starting
@@ -172,8 +206,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # switched off so that SQLAlchemy's begin event can issue this one. The
     # recipe is from SQLAlchemy 2's SQLite dialect documentation, which
     # states that it applies to aiosqlite as well.
-    sync_engine = engine.sync_engine
-
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         configure_sqlite_connection(dbapi_connection)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import (
     Column,
     Connection,
@@ -41,14 +42,20 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from loomlite.errors import SinkError
-from loomlite.sink.engine import create_engine, describe_error, display_url
+from loomlite.sink.engine import (
+    create_engine,
+    create_sqlite_sync_engine,
+    database_url,
+    describe_error,
+    display_url,
+)
 from loomlite.sink.schema import schema_metadata, schema_table_names
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -352,6 +359,10 @@ async def _run(
     CommandError is translated to SinkError as well.
     """
     errors = _translated_errors(alembic)
+    if database_url(url).get_backend_name() == "sqlite":
+        # sqlite3 in a worker thread: the async engine would start
+        # aiosqlite's thread anyway, and importing it costs about 50 ms.
+        return await anyio.to_thread.run_sync(_run_sqlite, url, action, work, errors)
     engine = create_engine(url)
     safe_url = display_url(engine.url)
     try:
@@ -366,6 +377,34 @@ async def _run(
             await connection.close()
     finally:
         await engine.dispose()
+
+
+def _run_sqlite(
+    url: str | Path,
+    action: str,
+    work: Callable[[Connection], T],
+    errors: tuple[type[Exception], ...],
+) -> T:
+    """Run ``work`` as ``_run`` does, on a blocking SQLite engine."""
+    engine = create_sqlite_sync_engine(url)
+    safe_url = display_url(engine.url)
+    try:
+        try:
+            connection = engine.connect()
+        except (SQLAlchemyError, OSError) as exc:
+            raise SinkError(
+                f"cannot connect to the database {safe_url!r}: {describe_error(exc)}"
+            ) from exc
+        try:
+            with connection.begin():
+                return work(connection)
+        except errors as exc:
+            reason = describe_error(exc)
+            raise SinkError(f"{action} failed for {safe_url!r}: {reason}") from exc
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
 
 
 async def _connect(engine: AsyncEngine, safe_url: str) -> AsyncConnection:

@@ -7,16 +7,18 @@ import itertools
 import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Dialect, Table
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
 from loomlite.errors import ConfigurationError
 from loomlite.sink.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = ["SUPPORTED_DIALECTS", "IdempotentInsert", "natural_key"]
 

@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-from sqlalchemy import Table, func, literal, select
+from sqlalchemy import URL, Dialect, Table, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loomlite.clock import Clock, SystemClock
 from loomlite.contract.envelope import Envelope
@@ -49,11 +48,14 @@ from loomlite.sink.engine import (
     database_url,
     describe_error,
     display_url,
+    is_async_engine,
 )
 from loomlite.sink.statements import IdempotentInsert
 from loomlite.sink.tables import _default_catalog, build_metadata, row_from_message
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from loomlite.contract.catalog import Catalog
 
 __all__ = ["Sink", "SinkState", "SinkStatistics"]
@@ -149,7 +151,7 @@ class Sink:
             raise ConfigurationError(
                 f"max_delay must be 0 seconds or more, got {max_delay!r}"
             )
-        if not isinstance(url_or_engine, AsyncEngine):
+        if not is_async_engine(url_or_engine):
             database_url(url_or_engine)  # reject a bad URL before starting
         self._source = url_or_engine
         self._catalog = catalog if catalog is not None else _default_catalog()
@@ -159,6 +161,7 @@ class Sink:
         self._clock = clock or SystemClock()
         self._state = SinkState.NEW
         self._engine: AsyncEngine | None = None
+        self._dialect: Dialect | None = None
         self._direct: DirectWriter | None = None
         self._inserts: dict[str, IdempotentInsert] = {}
         # Held by the flusher, and by ``close`` while it writes what is left.
@@ -184,9 +187,11 @@ class Sink:
 
     @property
     def engine(self) -> AsyncEngine:
-        """The engine the sink writes with; only while it runs."""
+        """The engine the sink reads with, and writes with unless it writes
+        SQLite through its own connection; only while it runs."""
         self._require_running("use the engine")
-        assert self._engine is not None
+        if self._engine is None:
+            self._engine = create_engine(self._source_url())
         return self._engine
 
     async def start(self) -> None:
@@ -200,13 +205,7 @@ class Sink:
             raise LifecycleError("sink", self._state.value, "start")
         self._state = SinkState.STARTING
         try:
-            self._engine = self._open_engine()
-            await self._open_direct(self._engine)
-            # Opening the SQLite file for writes has checked it already. The
-            # engine then connects at the first read, which saves starting
-            # aiosqlite's thread before the first rows are written.
-            if self._direct is None:
-                await self._check_connection(self._engine)
+            await self._open()
         except BaseException:
             self._state = SinkState.CLOSED
             self._closed.set()
@@ -214,7 +213,8 @@ class Sink:
                 await self._dispose()
             raise
         self._state = SinkState.RUNNING
-        logger.info("sink started on %s", display_url(self._engine.url))
+        url = self._source.url if is_async_engine(self._source) else self._source_url()
+        logger.info("sink started on %s", display_url(url))
 
     async def close(self) -> None:
         """Write every queued row, then dispose the engine the sink created.
@@ -260,16 +260,33 @@ class Sink:
     ) -> None:
         await self.close()
 
-    def _open_engine(self) -> AsyncEngine:
-        if isinstance(self._source, AsyncEngine):
+    async def _open(self) -> None:
+        """Open the sink's own SQLite connection, or the engine it writes with.
+
+        A SQLite file needs no engine to be written: opening it checks it,
+        and the engine is created at the first read. That saves importing
+        SQLAlchemy's asyncio extension and starting aiosqlite's thread
+        before the first rows are written.
+        """
+        if is_async_engine(self._source):
             engine = self._source
         else:
-            engine = create_engine(self._source)
-        if engine.dialect.name not in ("sqlite", "postgresql"):
-            raise ConfigurationError(
-                f"the sink writes to SQLite or Postgres, not {engine.dialect.name!r}"
-            )
-        return engine
+            url = self._source_url()
+            _check_backend(url.get_backend_name())
+            path = direct_path(url)
+            if path is not None:
+                await self._open_direct(path)
+                self._dialect = url.get_dialect()()
+                return
+            engine = self._engine = create_engine(url)
+        _check_backend(engine.dialect.name)
+        await self._check_connection(engine)
+        self._engine = engine
+        self._dialect = engine.dialect
+
+    def _source_url(self) -> URL:
+        assert not is_async_engine(self._source)
+        return database_url(self._source)
 
     async def _check_connection(self, engine: AsyncEngine) -> None:
         try:
@@ -281,12 +298,7 @@ class Sink:
                 f"{describe_error(exc)}"
             ) from exc
 
-    async def _open_direct(self, engine: AsyncEngine) -> None:
-        if isinstance(self._source, AsyncEngine):
-            return
-        path = direct_path(engine.url)
-        if path is None:
-            return
+    async def _open_direct(self, path: Path) -> None:
         writer = DirectWriter(path)
         try:
             await anyio.to_thread.run_sync(writer.open)
@@ -302,7 +314,7 @@ class Sink:
         if direct is not None:
             await anyio.to_thread.run_sync(direct.close)
         engine, self._engine = self._engine, None
-        if engine is not None and not isinstance(self._source, AsyncEngine):
+        if engine is not None and not is_async_engine(self._source):
             await engine.dispose()
 
     def _require_running(self, action: str) -> None:
@@ -483,8 +495,8 @@ class Sink:
     def _insert_for(self, table: Table) -> IdempotentInsert:
         insert = self._inserts.get(table.name)
         if insert is None:
-            assert self._engine is not None
-            insert = IdempotentInsert(table, self._engine.dialect)
+            assert self._dialect is not None
+            insert = IdempotentInsert(table, self._dialect)
             self._inserts[table.name] = insert
         return insert
 
@@ -563,3 +575,8 @@ class Sink:
         async with self.engine.connect() as connection:
             result = await connection.execute(query)
             return [dict(row) for row in result.mappings()]
+
+
+def _check_backend(name: str) -> None:
+    if name not in ("sqlite", "postgresql"):
+        raise ConfigurationError(f"the sink writes to SQLite or Postgres, not {name!r}")
