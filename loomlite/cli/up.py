@@ -235,7 +235,6 @@ async def _run(
     settings: Any, virtual: bool, show_panel: bool, console: Console, speed: Any
 ) -> Any:
     from loomlite._collector import freeze_startup_objects
-    from loomlite.cli.panel import StatusPanel
     from loomlite.session import run_session
 
     stop = anyio.Event()
@@ -251,6 +250,10 @@ async def _run(
         )
         if not show_panel:
             return
+        # Imported only here, because a run without the panel needs none of
+        # its rich tables until the summary.
+        from loomlite.cli.panel import StatusPanel
+
         start = clock.now()
         until = start + settings.duration if settings.duration else None
         shown_speed = "max" if virtual else f"{settings.speed:g}x"
