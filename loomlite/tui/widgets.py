@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets.data_table import RowKey
 
 from loomlite.tui.payload import mask_payload
 
@@ -124,6 +125,18 @@ class LiveTable(DataTable[Any]):
         self._displayed = []
         super().clear(columns)
         return self
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # NOTE: DataTable (Textual 8.2) caches drawn cells under keys without
+        # the column widths. A table taller than its rows draws new rows as
+        # soon as they are added, at the old widths, and measures them only
+        # when idle; without this the cells kept those widths until the next
+        # change. This overrides a private method and must follow Textual.
+        widths = [column.content_width for column in self.columns.values()]
+        super()._update_dimensions(new_rows)
+        if widths != [column.content_width for column in self.columns.values()]:
+            self._clear_caches()
+            self.refresh()
 
 
 def _literal(cell: Any) -> Any:
