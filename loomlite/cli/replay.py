@@ -143,7 +143,9 @@ async def _into_runtime(
     overrides: dict[str, Any] = {"state_dir": state_dir}
     if db_url:
         overrides["db_url"] = db_url
-    settings = load_settings(profile, **overrides)
+    settings = load_settings(
+        profile, overrides_label="command-line options", **overrides
+    )
     await anyio.Path(state_dir).mkdir(parents=True, exist_ok=True)
     return await replay_into_runtime(
         messages, settings, speed=speed, rekey=rekey, process=process

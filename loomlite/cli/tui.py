@@ -125,7 +125,9 @@ def _settings(
     # fill the log file.
     overrides.setdefault("components", {})["monitor"] = {"status_log": False}
     try:
-        settings = load_settings(profile or "demo", **overrides)
+        settings = load_settings(
+            profile or "demo", overrides_label="command-line options", **overrides
+        )
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     virtual = speed == "max" or (speed is None and settings.clock == "manual")

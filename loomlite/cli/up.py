@@ -148,7 +148,9 @@ def up(
     if show_panel:
         overrides.setdefault("components", {})["monitor"] = {"status_log": False}
     try:
-        settings = load_settings(profile, **overrides)
+        settings = load_settings(
+            profile, overrides_label="command-line options", **overrides
+        )
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     if speed is None and settings.clock == "manual":

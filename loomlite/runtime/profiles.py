@@ -122,7 +122,10 @@ def read_profile(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    profile: str | Path | None = None, **overrides: Any
+    profile: str | Path | None = None,
+    *,
+    overrides_label: str = "keyword overrides",
+    **overrides: Any,
 ) -> LoomliteSettings:
     """Load settings from a profile, the environment and ``overrides``.
 
@@ -131,7 +134,8 @@ def load_settings(
     fields, nested as dicts (``components={"ai": {"enabled": False}}``).
     Precedence: overrides, then environment variables, then the profile file,
     then defaults. Raises ConfigurationError naming the dotted key and the
-    file or environment variable it came from.
+    file or environment variable it came from; ``overrides_label`` names
+    ``overrides`` there, for example "command-line options".
     """
     if profile is None:
         profile = os.environ.get(f"{_ENV_PREFIX}PROFILE") or None
@@ -144,7 +148,9 @@ def load_settings(
     try:
         return LoomliteSettings(**overrides)
     except ValidationError as exc:
-        raise _configuration_error(exc, overrides, values, path) from None
+        raise _configuration_error(
+            exc, overrides, values, path, overrides_label
+        ) from None
     finally:
         _profile_values.reset(token)
 
@@ -154,6 +160,7 @@ def _configuration_error(
     overrides: Mapping[str, Any],
     values: Mapping[str, Any],
     path: Path | None,
+    overrides_label: str,
 ) -> ConfigurationError:
     """Translate a pydantic ValidationError into one ConfigurationError.
 
@@ -166,6 +173,8 @@ def _configuration_error(
         location = tuple(str(part) for part in item["loc"])
         key = ".".join(location) or "(settings)"
         label, source = _source_of(location, overrides, values, path)
+        if source == "overrides":
+            label = overrides_label
         if item["type"] == "extra_forbidden":
             reason = f"unknown key{_suggestion(location)}"
         else:

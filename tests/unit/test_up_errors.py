@@ -29,5 +29,5 @@ def test_negative_seed_is_error(tmp_path: Path) -> None:
     )
 
     assert result.exit_code == 1
-    assert "'seed'" in result.output
+    assert "'seed' from command-line options" in result.output
     assert "(got -1)" in result.output
