@@ -470,10 +470,13 @@ class MonitorComponent(Component):
         if last is not None and now - last < settings.status_log_interval:
             return
         self._last_status_log = now
-        rows = "unknown" if snapshot.rows_written is None else snapshot.rows_written
+        if snapshot.rows_written is None:
+            rows = "no sink running"
+        else:
+            rows = f"{snapshot.rows_written} rows written"
         lag_group = snapshot.max_lag_group or "no group"
         logger.info(
-            "status: %d messages, %s rows written, %d errors, max lag %d (%s)",
+            "status: %d messages, %s, %d errors, max lag %d (%s)",
             snapshot.messages,
             rows,
             snapshot.errors,

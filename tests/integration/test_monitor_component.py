@@ -248,7 +248,7 @@ async def test_status_line_is_rate_limited(
 
     lines = [r.getMessage() for r in caplog.records if "status:" in r.getMessage()]
     assert len(lines) == 1
-    assert "0 messages, unknown rows written, 0 errors, max lag 0" in lines[0]
+    assert "0 messages, no sink running, 0 errors, max lag 0" in lines[0]
 
 
 async def test_status_line_can_be_turned_off(
