@@ -127,11 +127,11 @@ class LiveTable(DataTable[Any]):
         return self
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # NOTE: DataTable (Textual 8.2) caches drawn cells under keys without
-        # the column widths. A table taller than its rows draws new rows as
-        # soon as they are added, at the old widths, and measures them only
-        # when idle; without this the cells kept those widths until the next
-        # change. This overrides a private method and must follow Textual.
+        # NOTE: DataTable (Textual 8.2) caches drawn cells without their
+        # column widths. A table taller than its rows draws a new row at once,
+        # at the old widths, and measures it only when idle, so those cells
+        # stayed narrow. This overrides a private method: recheck it when
+        # Textual changes.
         widths = [column.content_width for column in self.columns.values()]
         super()._update_dimensions(new_rows)
         if widths != [column.content_width for column in self.columns.values()]:
