@@ -53,7 +53,8 @@ _POSTGRES_DRIVERS = {"postgresql", "postgresql+asyncpg", "postgres"}
 def database_url(url: str | Path) -> URL:
     """Parse ``url`` into the async-driver URL loomlite connects with.
 
-    A plain path means a SQLite file. Raises ConfigurationError for a URL
+    A plain path means a SQLite file, and a leading ``~`` in a SQLite path
+    is expanded to the home directory. Raises ConfigurationError for a URL
     that does not parse, names another database or driver, or points into a
     directory that does not exist.
     """
@@ -129,7 +130,9 @@ def _sqlite_url(url: URL) -> URL:
             f"cannot open SQLite database {database!r}: directory {str(parent)!r} "
             "does not exist; create it or choose another path"
         )
-    return url
+    # sqlite3 and aiosqlite open the path text as it is, so a leading '~'
+    # would name a directory called '~' in the working directory.
+    return url.set(database=str(path))
 
 
 def _require_asyncpg() -> None:

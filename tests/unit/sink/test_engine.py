@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from loomlite.errors import ConfigurationError
 from loomlite.sink import create_engine, database_url, display_url
+from loomlite.sink import migrate
 
 
 def test_plain_path_is_sqlite_file(tmp_path: Path) -> None:
@@ -67,6 +68,29 @@ def test_unparsable_url_is_rejected() -> None:
 def test_empty_url_is_rejected() -> None:
     with pytest.raises(ConfigurationError, match="the database URL is empty"):
         database_url("  ")
+
+
+@pytest.mark.parametrize("form", ["~/a.db", "sqlite:///~/a.db"])
+def test_home_directory_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    url = database_url(form)
+
+    assert url.database == str(tmp_path / "a.db")
+
+
+@pytest.mark.anyio
+async def test_upgrade_creates_file_in_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    change = await migrate.upgrade("sqlite:///~/a.db")
+
+    assert change.after is not None
+    assert (tmp_path / "a.db").is_file()
 
 
 def test_missing_directory_is_rejected(tmp_path: Path) -> None:
