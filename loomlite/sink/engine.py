@@ -27,6 +27,7 @@ __all__ = [
     "create_sqlite_sync_engine",
     "database_url",
     "describe_error",
+    "describe_sqlite_open_error",
     "display_url",
     "is_async_engine",
     "read_transaction",
@@ -104,6 +105,25 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(original.__cause__, BaseException):
         original = original.__cause__
     return f"{type(original).__name__}: {original}"
+
+
+def describe_sqlite_open_error(exc: BaseException, path: Path | str) -> str:
+    """Return ``describe_error(exc)`` for a SQLite file that failed to open,
+    with what to do when the file is read-only or not a database."""
+    reason = describe_error(exc)
+    message = reason.lower()
+    name = Path(path).name
+    if "readonly" in message or "unable to open database file" in message:
+        return (
+            f"{reason}; check that {str(path)!r} and its directory are writable, "
+            f"because SQLite creates {name}-wal and {name}-shm beside it"
+        )
+    if "file is not a database" in message:
+        return (
+            f"{reason}; {str(path)!r} is not a SQLite database, so choose another "
+            "path or move the file away to create a new database there"
+        )
+    return reason
 
 
 def _masked(text: str) -> str:

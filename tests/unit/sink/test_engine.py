@@ -12,6 +12,7 @@ from sqlalchemy import text
 from loomlite.errors import ConfigurationError
 from loomlite.sink import create_engine, database_url, display_url
 from loomlite.sink import migrate
+from loomlite.sink.engine import describe_sqlite_open_error
 
 
 def test_plain_path_is_sqlite_file(tmp_path: Path) -> None:
@@ -175,3 +176,22 @@ def test_unparsable_url_hides_credentials() -> None:
     message = str(caught.value)
     assert "postgresql://***@127.0.0.1:notaport/loom" in message
     assert "hunter2" not in message
+
+
+def test_readonly_error_names_wal_files() -> None:
+    error = sqlite3.OperationalError("attempt to write a readonly database")
+
+    reason = describe_sqlite_open_error(error, Path("state/loomlite.db"))
+
+    assert reason.startswith("OperationalError: attempt to write a readonly")
+    assert "'state/loomlite.db' and its directory are writable" in reason
+    assert "loomlite.db-wal" in reason
+    assert "loomlite.db-shm" in reason
+
+
+def test_other_open_error_has_no_advice() -> None:
+    error = sqlite3.OperationalError("disk I/O error")
+
+    reason = describe_sqlite_open_error(error, Path("a.db"))
+
+    assert reason == "OperationalError: disk I/O error"
