@@ -95,9 +95,7 @@ class SinkReader:
 
 
 def _read_only_connection(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        read_only_uri(path), uri=True, check_same_thread=False
-    )
+    connection = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
     connection.execute("PRAGMA query_only = 1")
     connection.execute("PRAGMA busy_timeout = 5000")
     return connection

@@ -34,7 +34,7 @@ async def test_sink_reader_opens_odd_path(tmp_path: Path, name: str) -> None:
         await reader.close()
 
     assert counts == {"device_sensor_gps_raw": 0}
-    assert list(tmp_path.iterdir()) == [directory]
+    assert _entries(tmp_path) == [directory]
 
 
 @pytest.mark.parametrize("name", DIRECTORY_NAMES)
@@ -55,3 +55,7 @@ async def test_broker_file_opens_odd_path(tmp_path: Path, name: str) -> None:
         reader.close()
 
     assert partitions == [(0, 0, 1)]
+
+
+def _entries(directory: Path) -> list[Path]:
+    return sorted(directory.iterdir())

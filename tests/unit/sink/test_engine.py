@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from loomlite.errors import ConfigurationError
-from loomlite.sink import create_engine, database_url, display_url
-from loomlite.sink import migrate
+from loomlite.sink import create_engine, database_url, display_url, migrate
 from loomlite.sink.engine import describe_sqlite_open_error
 
 

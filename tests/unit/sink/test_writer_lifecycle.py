@@ -108,7 +108,8 @@ async def test_unreadable_database_names_fix(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a SQLite file" * 100)
     sink = Sink(path, SMALL_CATALOG)
 
-    with pytest.raises(SinkError, match="is not a SQLite database, so choose another path"):
+    expected = "is not a SQLite database, so choose another path"
+    with pytest.raises(SinkError, match=expected):
         await sink.start()
 
 
