@@ -51,14 +51,18 @@ _SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {"postgresql", "postgresql+asyncpg", "postgres"}
 
 
-def database_url(url: str | Path) -> URL:
+def database_url(url: str | Path | URL) -> URL:
     """Parse ``url`` into the async-driver URL loomlite connects with.
 
     A plain path means a SQLite file, and a leading ``~`` in a SQLite path
-    is expanded to the home directory. Raises ConfigurationError for a URL
-    that does not parse, names another database or driver, or points into a
-    directory that does not exist.
+    is expanded to the home directory. A URL that is already parsed keeps
+    its password. Raises ConfigurationError for a URL that does not parse,
+    names another database or driver, or points into a directory that does
+    not exist.
     """
+    if isinstance(url, URL):
+        # Not through str(): SQLAlchemy renders the password as '***' there.
+        return _with_async_driver(url)
     text = str(url)
     if not text.strip():
         raise ConfigurationError(
@@ -72,6 +76,10 @@ def database_url(url: str | Path) -> URL:
         raise ConfigurationError(
             f"invalid database URL {_masked(text)!r}: {exc}; expected {ACCEPTED_FORMS}"
         ) from exc
+    return _with_async_driver(parsed)
+
+
+def _with_async_driver(parsed: URL) -> URL:
     if parsed.drivername in _SQLITE_DRIVERS:
         return _sqlite_url(parsed.set(drivername="sqlite+aiosqlite"))
     if parsed.drivername in _POSTGRES_DRIVERS:
@@ -163,7 +171,7 @@ def _require_asyncpg() -> None:
         )
 
 
-def create_engine(url: str | Path, **options: Any) -> AsyncEngine:
+def create_engine(url: str | Path | URL, **options: Any) -> AsyncEngine:
     """Create an async engine for ``url`` (see database_url for the forms).
 
     SQLite connections use WAL, ``synchronous=NORMAL``, a busy timeout of

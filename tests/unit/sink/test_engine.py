@@ -194,3 +194,23 @@ def test_other_open_error_has_no_advice() -> None:
     reason = describe_sqlite_open_error(error, Path("a.db"))
 
     assert reason == "OperationalError: disk I/O error"
+
+
+def test_parsed_url_keeps_password() -> None:
+    parsed = database_url("postgresql://loom:secret@127.0.0.1/loom")
+
+    again = database_url(parsed)
+
+    assert again.password == "secret"
+    assert again.drivername == "postgresql+asyncpg"
+
+
+@pytest.mark.anyio
+async def test_engine_from_parsed_url_keeps_password() -> None:
+    # The sink parses its URL once and creates its engine from the result.
+    engine = create_engine(database_url("postgresql://loom:secret@127.0.0.1/loom"))
+
+    try:
+        assert engine.url.password == "secret"
+    finally:
+        await engine.dispose()
