@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import click
+from anyio.abc import TaskStatus
 from rich.console import Console
 from rich.live import Live
 from rich.logging import RichHandler
@@ -236,14 +237,13 @@ def _loomlite_error(error: BaseException) -> LoomliteError | None:
 async def _run(
     settings: Any, virtual: bool, show_panel: bool, console: Console, speed: Any
 ) -> Any:
-    from loomlite._collector import freeze_startup_objects
-    from loomlite.session import run_session
-
     stop = anyio.Event()
     live: Live | None = None
 
     def on_start(runtime: Any, clock: Any, persist: Any) -> None:
         nonlocal live
+        from loomlite._collector import freeze_startup_objects
+
         freeze_startup_objects()
         logger.info(
             "pipeline running: profile %s, database %s",
@@ -267,8 +267,9 @@ async def _run(
 
     async with anyio.create_task_group() as group:
 
-        async def watch_signals() -> None:
+        async def watch_signals(*, task_status: TaskStatus[None]) -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                task_status.started()
                 async for _ in signals:
                     if stop.is_set():
                         raise KeyboardInterrupt
@@ -277,7 +278,12 @@ async def _run(
                     )
                     stop.set()
 
-        group.start_soon(watch_signals)
+        # Until the receiver is open, asyncio's own SIGINT handler would turn
+        # a first Ctrl-C into a KeyboardInterrupt without draining, so it
+        # opens before the session's modules are imported.
+        await group.start(watch_signals)
+        from loomlite.session import run_session
+
         try:
             report = await run_session(
                 settings, virtual=virtual, stop=stop, on_start=on_start

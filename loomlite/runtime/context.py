@@ -14,6 +14,7 @@ from loomlite.clock import Clock
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.envelope import Envelope
 from loomlite.errors import ComponentError, UnknownTopicError
+from loomlite.runtime.activity import Activity
 from loomlite.runtime.statistics import ComponentCounters
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ class ComponentContext:
 
     ``runtime_statistics`` returns a snapshot of the broker and of every
     component, for components that report on the others, such as the
-    monitor. It is None when the context was built outside a Runtime.
+    monitor. It is None when the context was built outside a Runtime, and so
+    is ``activity``, the runtime's wake-up signal that ``busy`` notifies.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class ComponentContext:
         counters: ComponentCounters,
         logger: logging.Logger,
         runtime_statistics: Callable[[], RuntimeStatistics] | None = None,
+        activity: Activity | None = None,
     ) -> None:
         self.component = component
         self.catalog = catalog
@@ -74,6 +77,7 @@ class ComponentContext:
         self._publishes = dict(publishes)
         self._encoder = encoder
         self._base_logger = logger
+        self._activity = activity
 
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
@@ -81,13 +85,16 @@ class ComponentContext:
 
         While such a block is open the runtime is not quiescent, so a
         virtual-time run does not move its clock while the work waits on a
-        worker thread (a database call, a durable publish).
+        worker thread (a database call, a durable publish). Leaving the
+        block wakes ``Runtime.run_until_idle``, which may be waiting on it.
         """
         self.counters.in_flight += 1
         try:
             yield
         finally:
             self.counters.in_flight -= 1
+            if self._activity is not None:
+                self._activity.notify()
 
     def prepare(self, topic: str, message: Envelope) -> Output:
         """Check that the component may publish ``message`` to ``topic`` and encode it.

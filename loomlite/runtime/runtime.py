@@ -285,6 +285,7 @@ class Runtime:
                 counters=ComponentCounters(component.name),
                 logger=logging.getLogger(type(component).__module__),
                 runtime_statistics=self.statistics,
+                activity=self._activity,
             )
             own = {
                 group: routes

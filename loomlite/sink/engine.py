@@ -27,6 +27,7 @@ __all__ = [
     "create_sqlite_sync_engine",
     "database_url",
     "describe_error",
+    "describe_sqlite_open_error",
     "display_url",
     "is_async_engine",
     "read_transaction",
@@ -50,13 +51,18 @@ _SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {"postgresql", "postgresql+asyncpg", "postgres"}
 
 
-def database_url(url: str | Path) -> URL:
+def database_url(url: str | Path | URL) -> URL:
     """Parse ``url`` into the async-driver URL loomlite connects with.
 
-    A plain path means a SQLite file. Raises ConfigurationError for a URL
-    that does not parse, names another database or driver, or points into a
-    directory that does not exist.
+    A plain path means a SQLite file, and a leading ``~`` in a SQLite path
+    is expanded to the home directory. A URL that is already parsed keeps
+    its password. Raises ConfigurationError for a URL that does not parse,
+    names another database or driver, or points into a directory that does
+    not exist.
     """
+    if isinstance(url, URL):
+        # Not through str(): SQLAlchemy renders the password as '***' there.
+        return _with_async_driver(url)
     text = str(url)
     if not text.strip():
         raise ConfigurationError(
@@ -70,6 +76,10 @@ def database_url(url: str | Path) -> URL:
         raise ConfigurationError(
             f"invalid database URL {_masked(text)!r}: {exc}; expected {ACCEPTED_FORMS}"
         ) from exc
+    return _with_async_driver(parsed)
+
+
+def _with_async_driver(parsed: URL) -> URL:
     if parsed.drivername in _SQLITE_DRIVERS:
         return _sqlite_url(parsed.set(drivername="sqlite+aiosqlite"))
     if parsed.drivername in _POSTGRES_DRIVERS:
@@ -105,6 +115,25 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {original}"
 
 
+def describe_sqlite_open_error(exc: BaseException, path: Path | str) -> str:
+    """Return ``describe_error(exc)`` for a SQLite file that failed to open,
+    with what to do when the file is read-only or not a database."""
+    reason = describe_error(exc)
+    message = reason.lower()
+    name = Path(path).name
+    if "readonly" in message or "unable to open database file" in message:
+        return (
+            f"{reason}; check that {str(path)!r} and its directory are writable, "
+            f"because SQLite creates {name}-wal and {name}-shm beside it"
+        )
+    if "file is not a database" in message:
+        return (
+            f"{reason}; {str(path)!r} is not a SQLite database, so choose another "
+            "path or move the file away to create a new database there"
+        )
+    return reason
+
+
 def _masked(text: str) -> str:
     try:
         return make_url(text).render_as_string(hide_password=True)
@@ -129,7 +158,9 @@ def _sqlite_url(url: URL) -> URL:
             f"cannot open SQLite database {database!r}: directory {str(parent)!r} "
             "does not exist; create it or choose another path"
         )
-    return url
+    # sqlite3 and aiosqlite open the path text as it is, so a leading '~'
+    # would name a directory called '~' in the working directory.
+    return url.set(database=str(path))
 
 
 def _require_asyncpg() -> None:
@@ -140,7 +171,7 @@ def _require_asyncpg() -> None:
         )
 
 
-def create_engine(url: str | Path, **options: Any) -> AsyncEngine:
+def create_engine(url: str | Path | URL, **options: Any) -> AsyncEngine:
     """Create an async engine for ``url`` (see database_url for the forms).
 
     SQLite connections use WAL, ``synchronous=NORMAL``, a busy timeout of

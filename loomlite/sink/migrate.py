@@ -49,6 +49,7 @@ from loomlite.sink.engine import (
     create_sqlite_sync_engine,
     database_url,
     describe_error,
+    describe_sqlite_open_error,
     display_url,
 )
 from loomlite.sink.schema import schema_metadata, schema_table_names
@@ -392,8 +393,9 @@ def _run_sqlite(
         try:
             connection = engine.connect()
         except (SQLAlchemyError, OSError) as exc:
+            reason = describe_sqlite_open_error(exc, engine.url.database or "")
             raise SinkError(
-                f"cannot connect to the database {safe_url!r}: {describe_error(exc)}"
+                f"cannot connect to the database {safe_url!r}: {reason}"
             ) from exc
         try:
             with connection.begin():

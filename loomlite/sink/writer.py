@@ -47,6 +47,7 @@ from loomlite.sink.engine import (
     create_engine,
     database_url,
     describe_error,
+    describe_sqlite_open_error,
     display_url,
     is_async_engine,
 )
@@ -305,7 +306,7 @@ class Sink:
         except (sqlite3.Error, OSError) as exc:
             raise SinkError(
                 f"cannot open the SQLite database {str(path)!r} for writing: "
-                f"{describe_error(exc)}"
+                f"{describe_sqlite_open_error(exc, path)}"
             ) from exc
         self._direct = writer
 

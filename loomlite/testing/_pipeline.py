@@ -125,11 +125,16 @@ class Pipeline:
         try:
             await self.runtime.__aexit__(exc_type, exc, tb)
         finally:
-            engine, self._engine = self._engine, None
-            if engine is not None:
-                await engine.dispose()
-            self.logs.stop()
-            self._remove_state()
+            try:
+                engine, self._engine = self._engine, None
+                if engine is not None:
+                    # Shielded: in a cancelled scope, closing the pooled
+                    # aiosqlite connection would raise and skip the cleanup.
+                    with anyio.CancelScope(shield=True):
+                        await engine.dispose()
+            finally:
+                self.logs.stop()
+                self._remove_state()
 
     async def stop(self) -> None:
         """Drain every component and close the sink and broker, as an exit does."""

@@ -23,7 +23,7 @@ from loomlite.broker._store import decode_headers
 from loomlite.broker.base import Record, RetentionPolicy, timestamp_to_nanos
 from loomlite.tui.snapshot import retention_policy
 
-__all__ = ["BrokerFile", "PartitionRange"]
+__all__ = ["BrokerFile", "PartitionRange", "read_only_uri"]
 
 T = TypeVar("T")
 
@@ -35,6 +35,15 @@ _SELECT_RECORDS = (
     "FROM broker_records WHERE partition_id = ? AND record_offset >= ? "
     "ORDER BY record_offset LIMIT ?"
 )
+
+
+def read_only_uri(path: Path | str) -> str:
+    """Return the SQLite URI that opens the file at ``path`` read-only.
+
+    ``as_uri`` percent-encodes the path, because in a URI a '#' would end
+    it, a '?' would start the options and a '%' would start an escape.
+    """
+    return f"{Path(path).absolute().as_uri()}?mode=ro"
 
 
 class BrokerFile:
@@ -57,7 +66,7 @@ class BrokerFile:
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(
-                f"file:{self.path}?mode=ro",
+                read_only_uri(self.path),
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loomlite.contract import CATALOG
 from loomlite.sink import build_metadata, create_engine
 from loomlite.sink.engine import database_url
+from loomlite.tui.broker_file import read_only_uri
 
 __all__ = ["SinkReader"]
 
@@ -94,9 +95,7 @@ class SinkReader:
 
 
 def _read_only_connection(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        f"file:{path}?mode=ro", uri=True, check_same_thread=False
-    )
+    connection = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
     connection.execute("PRAGMA query_only = 1")
     connection.execute("PRAGMA busy_timeout = 5000")
     return connection

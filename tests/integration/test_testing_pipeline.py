@@ -186,3 +186,18 @@ async def test_unknown_component_name_is_rejected() -> None:
 async def test_unknown_broker_is_rejected() -> None:
     with pytest.raises(ConfigurationError, match="invalid test broker 'kafka'"):
         pipeline(broker="kafka")
+
+
+async def test_cancelled_pipeline_cleans_up() -> None:
+    with anyio.CancelScope() as scope:
+        async with pipeline(components=["persist"]) as p:
+            state_dir = p.state_dir
+            logs = p.logs
+            # The read creates the pipeline's engine, which __aexit__ disposes.
+            assert await p.rows(GPS) == []
+            scope.cancel()
+            await anyio.sleep_forever()
+
+    assert scope.cancelled_caught
+    assert not state_dir.exists()
+    assert logs not in logging.getLogger("loomlite").handlers

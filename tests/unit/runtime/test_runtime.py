@@ -254,6 +254,37 @@ async def test_idle_ignores_producer_only_component() -> None:
     assert lag.lag("enrich.geocoding") == 0
 
 
+async def test_idle_wakes_when_busy_block_ends() -> None:
+    class Fetching(Component):
+        name = "fetching"
+
+        def __init__(self) -> None:
+            self.entered = anyio.Event()
+            self.release = anyio.Event()
+
+        async def run(self) -> None:
+            with self.context.busy():
+                self.entered.set()
+                await self.release.wait()
+            await anyio.sleep_forever()
+
+    fetching = Fetching()
+
+    async with make_runtime(fetching, Geocoder()) as runtime:
+        with anyio.fail_after(5):
+            await fetching.entered.wait()
+        assert await runtime.is_busy()
+        async with anyio.create_task_group() as group:
+            # The fetch ends once run_until_idle waits, and nothing else
+            # happens after it, so only the end of the busy block can wake it.
+            group.start_soon(runtime.run_until_idle, 5)
+            await anyio.wait_all_tasks_blocked()
+            fetching.release.set()
+        busy_after = await runtime.is_busy()
+
+    assert busy_after is False
+
+
 async def test_disabled_component_does_not_run() -> None:
     settings = LoomliteSettings(components={"enrich": {"enabled": False}})
     geocoder = Geocoder()

@@ -111,3 +111,16 @@ def test_downgrade_needs_revision(url: str) -> None:
 
     assert result.exit_code == 2
     assert "Missing argument 'REVISION'" in result.output
+
+
+def test_file_not_database_names_fix(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n")
+
+    result = run("current", "--db", str(path))
+
+    assert result.exit_code == 1
+    assert "file is not a database" in result.output
+    assert "is not a SQLite database" in result.output
+    assert "choose another path" in result.output
+    assert "Traceback" not in result.output

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from loomlite.errors import ConfigurationError
-from loomlite.sink import create_engine, database_url, display_url
+from loomlite.sink import create_engine, database_url, display_url, migrate
+from loomlite.sink.engine import describe_sqlite_open_error
 
 
 def test_plain_path_is_sqlite_file(tmp_path: Path) -> None:
@@ -67,6 +68,29 @@ def test_unparsable_url_is_rejected() -> None:
 def test_empty_url_is_rejected() -> None:
     with pytest.raises(ConfigurationError, match="the database URL is empty"):
         database_url("  ")
+
+
+@pytest.mark.parametrize("form", ["~/a.db", "sqlite:///~/a.db"])
+def test_home_directory_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    url = database_url(form)
+
+    assert url.database == str(tmp_path / "a.db")
+
+
+@pytest.mark.anyio
+async def test_upgrade_creates_file_in_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    change = await migrate.upgrade("sqlite:///~/a.db")
+
+    assert change.after is not None
+    assert (tmp_path / "a.db").is_file()
 
 
 def test_missing_directory_is_rejected(tmp_path: Path) -> None:
@@ -151,3 +175,42 @@ def test_unparsable_url_hides_credentials() -> None:
     message = str(caught.value)
     assert "postgresql://***@127.0.0.1:notaport/loom" in message
     assert "hunter2" not in message
+
+
+def test_readonly_error_names_wal_files() -> None:
+    error = sqlite3.OperationalError("attempt to write a readonly database")
+
+    reason = describe_sqlite_open_error(error, Path("state/loomlite.db"))
+
+    assert reason.startswith("OperationalError: attempt to write a readonly")
+    assert "'state/loomlite.db' and its directory are writable" in reason
+    assert "loomlite.db-wal" in reason
+    assert "loomlite.db-shm" in reason
+
+
+def test_other_open_error_has_no_advice() -> None:
+    error = sqlite3.OperationalError("disk I/O error")
+
+    reason = describe_sqlite_open_error(error, Path("a.db"))
+
+    assert reason == "OperationalError: disk I/O error"
+
+
+def test_parsed_url_keeps_password() -> None:
+    parsed = database_url("postgresql://loom:secret@127.0.0.1/loom")
+
+    again = database_url(parsed)
+
+    assert again.password == "secret"
+    assert again.drivername == "postgresql+asyncpg"
+
+
+@pytest.mark.anyio
+async def test_engine_from_parsed_url_keeps_password() -> None:
+    # The sink parses its URL once and creates its engine from the result.
+    engine = create_engine(database_url("postgresql://loom:secret@127.0.0.1/loom"))
+
+    try:
+        assert engine.url.password == "secret"
+    finally:
+        await engine.dispose()

@@ -103,6 +103,16 @@ async def test_unreadable_database_fails_start(tmp_path: Path) -> None:
     assert sink.state is SinkState.CLOSED
 
 
+async def test_unreadable_database_names_fix(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not a SQLite file" * 100)
+    sink = Sink(path, SMALL_CATALOG)
+
+    expected = "is not a SQLite database, so choose another path"
+    with pytest.raises(SinkError, match=expected):
+        await sink.start()
+
+
 async def test_close_writes_pending_rows(database: str) -> None:
     results: list[int] = []
 
