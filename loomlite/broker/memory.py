@@ -93,12 +93,14 @@ class MemoryBroker(LogBroker):
             return await self._append_checked(
                 log, key, value, headers, size, timestamp_ns, now_ns
             )
-        # The log keeps the plain tuple, which the garbage collector stops
-        # tracking, and the caller gets a Record of the same fields.
-        fields = (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
-        log.records.append(fields)
+        # The log keeps the returned Record until convert_to_plain replaces
+        # it with a plain tuple, so a consumer that keeps up reads this object.
+        record: Record = _new_tuple(
+            Record, (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
+        )
+        log.records.append(record)
         log.end = offset + 1
-        return _new_tuple(Record, fields)
+        return record
 
     async def _append_checked(
         self,
@@ -121,10 +123,12 @@ class MemoryBroker(LogBroker):
             headers,
             size,
         )
-        log.records.append(fields)
+        record: Record = _new_tuple(Record, fields)
+        log.records.append(record)
         log.end = offset + 1
         self._after_append(log, now_ns)
-        return _new_tuple(Record, fields)
+        log.convert_old_records()
+        return record
 
     async def commit_offsets(
         self, group: GroupState, offsets: Mapping[PartitionLog, int]
