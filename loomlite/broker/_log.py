@@ -17,8 +17,9 @@ The memory broker stores the Record that ``publish`` returns, so that a
 consumer that keeps up reads that same object instead of building a second
 one. ``plain_end`` separates the two forms: offsets before it contain plain
 tuples, and offsets from it on may contain Records. At each check the broker
-converts the Records that are RECENT_RECORDS or more behind the end to plain
-tuples, so at most about that many Records per partition stay tracked.
+converts committed Records, and any RECENT_RECORDS or more behind the end, to
+plain tuples (see ``convert_old_records``), so at most about RECENT_RECORDS
+Records per partition stay tracked.
 """
 
 from __future__ import annotations
@@ -55,11 +56,11 @@ RecordFields = tuple[Any, ...]
 CHECK_EVERY = 256
 YIELD_EVERY = 4096
 
-# The memory broker converts a stored Record to a plain tuple when it is this
-# many offsets behind the end. Two yields of a publisher leave room for a
-# consumer that wakes at each yield and reads up to the end.
+# The memory broker converts a stored Record to a plain tuple at the latest
+# when it is this many offsets behind the end. Two yields of a publisher leave
+# room for a consumer that wakes at each yield and reads up to the end.
 # NOTE: a partition converts only at its checks, so one that stops receiving
-# records keeps its last RECENT_RECORDS records as tracked Records.
+# records keeps the Records that were not committed at its last check.
 RECENT_RECORDS = 2 * YIELD_EVERY
 
 NO_LIMIT = sys.maxsize
@@ -114,6 +115,7 @@ class PartitionLog:
         "bytes",
         "cache_start",
         "check_at",
+        "checked_end",
         "end",
         "floors",
         "log_start",
@@ -159,6 +161,7 @@ class PartitionLog:
         self.cache_start = 0
         self.records: list[RecordFields] = []
         self.plain_end = 0
+        self.checked_end = 0  # end at the memory broker's previous check
         self._records_head = 0
         self.readers: set[anyio.Event] = set()
         self.floors: dict[str, int] = {}
@@ -234,16 +237,26 @@ class PartitionLog:
         return records
 
     def convert_old_records(self) -> None:
-        """Convert the stored Records that are RECENT_RECORDS or more behind
-        the end to plain tuples.
+        """Convert stored Records to plain tuples at a check of the memory
+        broker.
 
-        The memory broker calls this at every check. While a partition is
-        busy, each check then frees about as many Records as the publishes
-        since the previous check created. The garbage collector's count of
-        new objects therefore stays flat, and publishing alone seldom starts
-        a generation-0 collection.
+        Without active groups no consumer fetches the records, so all are
+        converted. Otherwise the committed ones are converted, at most as
+        many as were published since the previous check, and any Record
+        RECENT_RECORDS or more behind the end in any case. While a partition
+        is busy, each check then frees about as many Records as it created
+        since the previous one. The garbage collector's count of new objects
+        therefore stays flat, and publishing alone seldom starts a
+        generation-0 collection.
         """
-        self.convert_to_plain(self.end - RECENT_RECORDS)
+        published = self.end - self.checked_end
+        self.checked_end = self.end
+        floor = self.min_floor
+        if floor is None:
+            self.convert_to_plain(self.end)
+            return
+        until = max(self.end - RECENT_RECORDS, min(floor, self.plain_end + published))
+        self.convert_to_plain(until)
 
     def convert_to_plain(self, until: int) -> None:
         """Replace the stored Records before offset ``until`` with plain tuples

@@ -93,8 +93,8 @@ class MemoryBroker(LogBroker):
             return await self._append_checked(
                 log, key, value, headers, size, timestamp_ns, now_ns
             )
-        # The log keeps the returned Record until convert_to_plain replaces
-        # it with a plain tuple, so a consumer that keeps up reads this object.
+        # The log keeps the returned Record until a check converts it to a
+        # plain tuple, so a consumer that keeps up reads this object.
         record: Record = _new_tuple(
             Record, (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
         )

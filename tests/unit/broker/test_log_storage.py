@@ -40,17 +40,41 @@ async def test_old_records_are_untracked(broker: Broker) -> None:
 async def test_read_across_plain_and_recent() -> None:
     async with MemoryBroker() as broker:
         await broker.create_topic(TopicConfig(TOPIC))
-        for index in range(RECENT_RECORDS + 2 * CHECK_EVERY):
-            await broker.publish(TOPIC, b"fix %d" % index, key="phone-1")
+        # A group that commits nothing keeps the newest RECENT_RECORDS as Records.
+        async with broker.consumer("idle", [TOPIC]):
+            for index in range(RECENT_RECORDS + 2 * CHECK_EVERY):
+                await broker.publish(TOPIC, b"fix %d" % index, key="phone-1")
         boundary = broker.partition_log(TOPIC, 0).plain_end
 
         read = await broker.read(TOPIC, 0, boundary - 3, max_records=6)
 
+    assert 3 <= boundary <= RECENT_RECORDS
     assert [record.offset for record in read] == list(range(boundary - 3, boundary + 3))
     assert all(type(record) is Record for record in read)
     assert [record.value for record in read] == [
         b"fix %d" % offset for offset in range(boundary - 3, boundary + 3)
     ]
+
+
+async def test_committed_records_become_plain() -> None:
+    async with MemoryBroker() as broker:
+        await broker.create_topic(TopicConfig(TOPIC))
+        async with broker.consumer("readers", [TOPIC]) as consumer:
+            for index in range(300):
+                await broker.publish(TOPIC, b"fix %d" % index, key="phone-1")
+            fetched = await consumer.fetch(500, timeout=5)
+            await consumer.commit()
+            log = broker.partition_log(TOPIC, 0)
+            before = log.plain_end
+            # Each check converts at most as many committed records as were
+            # published since the previous check.
+            for index in range(2 * CHECK_EVERY):
+                await broker.publish(TOPIC, b"more %d" % index, key="phone-1")
+            after = log.plain_end
+
+    assert len(fetched) == 300
+    assert before == 0
+    assert after == 300
 
 
 async def test_fetch_reuses_published_record() -> None:
