@@ -13,9 +13,9 @@ every instance of a tuple subclass such as Record for as long as it lives.
 With 200,000 retained Records a full collection took 45 ms, and with plain
 tuples 13 ms (CPython 3.11, 2-core AMD EPYC).
 
-The memory broker stores the Record that ``publish`` returns, so that a
-consumer that keeps up reads that same object instead of building a second
-one. ``plain_end`` separates the two forms: offsets before it contain plain
+While a topic has active groups, the memory broker stores the Record that
+``publish`` returns, so that a consumer that keeps up reads that same object
+instead of building a second one. ``plain_end`` separates the two forms: offsets before it contain plain
 tuples, and offsets from it on may contain Records. At each check the broker
 converts committed Records, and any RECENT_RECORDS or more behind the end, to
 plain tuples (see ``convert_old_records``), so at most about RECENT_RECORDS

@@ -93,11 +93,16 @@ class MemoryBroker(LogBroker):
             return await self._append_checked(
                 log, key, value, headers, size, timestamp_ns, now_ns
             )
+        fields = (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
+        if log.min_floor is None and log.plain_end == offset:
+            # Without active groups no consumer fetches the record, so the log
+            # keeps the plain tuple, which the garbage collector stops tracking.
+            log.records.append(fields)
+            log.end = log.plain_end = offset + 1
+            return _new_tuple(Record, fields)
         # The log keeps the returned Record until a check converts it to a
         # plain tuple, so a consumer that keeps up reads this object.
-        record: Record = _new_tuple(
-            Record, (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
-        )
+        record: Record = _new_tuple(Record, fields)
         log.records.append(record)
         log.end = offset + 1
         return record

@@ -80,13 +80,28 @@ async def test_committed_records_become_plain() -> None:
 async def test_fetch_reuses_published_record() -> None:
     async with MemoryBroker() as broker:
         await broker.create_topic(TopicConfig(TOPIC))
-        published = await broker.publish(TOPIC, b"fix", key="phone-1")
-
         async with broker.consumer("readers", [TOPIC]) as consumer:
+            published = await broker.publish(TOPIC, b"fix", key="phone-1")
             fetched = await consumer.fetch(10, timeout=5)
 
     assert fetched == [published]
     assert fetched[0] is published
+
+
+async def test_log_without_groups_keeps_tuples() -> None:
+    async with MemoryBroker() as broker:
+        await broker.create_topic(TopicConfig(TOPIC))
+        published = await broker.publish(TOPIC, b"fix", key="phone-1")
+        log = broker.partition_log(TOPIC, 0)
+        stored = log.records[0]
+
+        async with broker.consumer("late", [TOPIC]) as consumer:
+            fetched = await consumer.fetch(10, timeout=5)
+
+    assert type(stored) is tuple
+    assert log.plain_end == 1
+    assert fetched == [published]
+    assert type(fetched[0]) is Record
 
 
 async def test_retention_trims_recent_records() -> None:
