@@ -93,12 +93,19 @@ class MemoryBroker(LogBroker):
             return await self._append_checked(
                 log, key, value, headers, size, timestamp_ns, now_ns
             )
-        # The log keeps the plain tuple, which the garbage collector stops
-        # tracking, and the caller gets a Record of the same fields.
         fields = (topic, log.partition, offset, timestamp_ns, key, value, headers, size)
-        log.records.append(fields)
+        if log.min_floor is None and log.plain_end == offset:
+            # Without active groups no consumer fetches the record, so the log
+            # keeps the plain tuple, which the garbage collector stops tracking.
+            log.records.append(fields)
+            log.end = log.plain_end = offset + 1
+            return _new_tuple(Record, fields)
+        # The log keeps the returned Record until a check converts it to a
+        # plain tuple, so a consumer that keeps up reads this object.
+        record: Record = _new_tuple(Record, fields)
+        log.records.append(record)
         log.end = offset + 1
-        return _new_tuple(Record, fields)
+        return record
 
     async def _append_checked(
         self,
@@ -121,10 +128,12 @@ class MemoryBroker(LogBroker):
             headers,
             size,
         )
-        log.records.append(fields)
+        record: Record = _new_tuple(Record, fields)
+        log.records.append(record)
         log.end = offset + 1
         self._after_append(log, now_ns)
-        return _new_tuple(Record, fields)
+        log.convert_old_records()
+        return record
 
     async def commit_offsets(
         self, group: GroupState, offsets: Mapping[PartitionLog, int]
