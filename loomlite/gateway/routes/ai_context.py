@@ -119,8 +119,10 @@ async def _read_snapshot(
     sink = require_sink(request)
     tables = list(index.tables.values())
     try:
+        # Inside the try: a sink that closes meanwhile raises LifecycleError.
+        engine = sink.engine
         async with read_transaction(
-            sink.engine, statement_timeout_ms=STATEMENT_TIMEOUT_MS
+            engine, statement_timeout_ms=STATEMENT_TIMEOUT_MS
         ) as connection:
             summaries = await summarise_tables(connection, tables, device_id=device_id)
             rows = {
@@ -134,7 +136,7 @@ async def _read_snapshot(
     requested_names = {table.name for table in requested}
     listed = [s for s in summaries if s.rows or s.table in requested_names]
     return {
-        "database": sink.engine.dialect.name,
+        "database": engine.dialect.name,
         "total_rows": sum(summary.rows for summary in summaries),
         "empty_tables": sum(1 for summary in summaries if not summary.rows),
         "tables": [

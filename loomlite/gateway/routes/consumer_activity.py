@@ -245,8 +245,10 @@ async def _recorded_consumers(request: Request, limit: int) -> dict[str, Any]:
     if sink is None:
         return {"database": None, "consumers": []}
     try:
+        # Inside the try: a sink that closes meanwhile raises LifecycleError.
+        engine = sink.engine
         async with read_transaction(
-            sink.engine, statement_timeout_ms=STATEMENT_TIMEOUT_MS
+            engine, statement_timeout_ms=STATEMENT_TIMEOUT_MS
         ) as connection:
             rows = await read_consumer_activity(connection, limit=limit)
     except DATABASE_ERRORS as exc:
@@ -260,7 +262,7 @@ async def _recorded_consumers(request: Request, limit: int) -> dict[str, Any]:
         }
         for row in rows
     ]
-    return {"database": sink.engine.dialect.name, "consumers": consumers}
+    return {"database": engine.dialect.name, "consumers": consumers}
 
 
 def runtime_groups(state: GatewayState) -> list[dict[str, Any]]:
