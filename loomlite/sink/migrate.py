@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from loomlite.errors import SinkError
+from loomlite.sink.direct import direct_path
 from loomlite.sink.engine import (
     create_engine,
     create_sqlite_sync_engine,
@@ -159,13 +160,15 @@ async def downgrade(url: str | Path, revision: str) -> RevisionChange:
 
 async def current(url: str | Path) -> str | None:
     """Return the database's revision, or None when no revision is applied."""
-    return await _run(url, "reading the revision", _current_revision)
+    return await _run(url, "reading the revision", _current_revision, create=False)
 
 
 async def check(url: str | Path) -> list[Any]:
     """Compare the database with ``schema_metadata()`` and return the
     differences that autogenerate finds; the list is empty when in sync."""
-    return await _run(url, "comparing the schema", _differences, alembic=True)
+    return await _run(
+        url, "comparing the schema", _differences, alembic=True, create=False
+    )
 
 
 def describe_difference(difference: Any) -> str:
@@ -353,14 +356,24 @@ async def _run(
     work: Callable[[Connection], T],
     *,
     alembic: bool = False,
+    create: bool = True,
 ) -> T:
     """Run ``work`` on a sync connection inside one transaction.
 
     Set ``alembic`` when ``work`` calls Alembic, so that Alembic's
-    CommandError is translated to SinkError as well.
+    CommandError is translated to SinkError as well. Without ``create``, a
+    SQLite file that does not exist raises SinkError instead of being
+    created empty.
     """
     errors = _translated_errors(alembic)
-    if database_url(url).get_backend_name() == "sqlite":
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = direct_path(parsed)
+        if not create and path is not None and not path.exists():
+            raise SinkError(
+                f"no SQLite database at '{path}'; 'loomlite db upgrade' or "
+                "'loomlite up' creates it"
+            )
         # sqlite3 in a worker thread: the async engine would start
         # aiosqlite's thread anyway, and importing it costs about 50 ms.
         return await anyio.to_thread.run_sync(_run_sqlite, url, action, work, errors)

@@ -28,7 +28,8 @@ def test_upgrade_reports_revisions(url: str) -> None:
     assert second.output == f"{url}: already at 0003_consumer_activity\n"
 
 
-def test_current_names_newest(url: str) -> None:
+def test_current_names_newest(url: str, tmp_path: Path) -> None:
+    (tmp_path / "cli.db").touch()  # an empty SQLite file
     empty = run("current", "--db", url)
     run("upgrade", "0001_initial", "--db", url)
     behind = run("current", "--db", url)
@@ -124,3 +125,15 @@ def test_file_not_database_names_fix(tmp_path: Path) -> None:
     assert "is not a SQLite database" in result.output
     assert "choose another path" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["current", "check"])
+def test_missing_file_is_error_not_created(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "missing.db"
+
+    result = run(command, "--db", f"sqlite:///{path}")
+
+    assert result.exit_code == 1
+    assert f"no SQLite database at '{path}'" in result.output
+    assert "Traceback" not in result.output
+    assert not path.exists()
