@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import sqlalchemy
 from sqlalchemy import URL, event, func, make_url, select
@@ -191,7 +191,7 @@ def create_engine(url: str | Path | URL, **options: Any) -> AsyncEngine:
     return engine
 
 
-def is_async_engine(value: object) -> bool:
+def is_async_engine(value: object) -> TypeGuard[AsyncEngine]:
     """Return whether ``value`` is an AsyncEngine, without importing its module.
 
     An AsyncEngine exists only once sqlalchemy.ext.asyncio is imported.

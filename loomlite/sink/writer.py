@@ -196,7 +196,7 @@ class Sink:
         return self._engine
 
     async def start(self) -> None:
-        """Open the engine and check that the database can be reached.
+        """Open the sink's connection to the database and check it.
 
         Raises SinkError when the database cannot be reached and
         LifecycleError unless the sink is new. After a failed start the sink
