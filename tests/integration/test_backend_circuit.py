@@ -214,8 +214,14 @@ async def test_monitor_shows_lag_of_slow_model(tmp_path: Path) -> None:
     async with runtime:
         ControlledSpeechToText.mode = "hang"
         await runtime.publish(AUDIO, recording_chunk(SPEECH[0], timedelta(0)))
+        # Emotion runs on every segment while stt hangs. Its group commits
+        # just after its last output is published, so the wait covers both.
         await runtime.wait_for(
-            lambda: len(runtime.records(EMOTIONS)) >= utterances, timeout=30
+            lambda: (
+                len(runtime.records(EMOTIONS)) >= utterances
+                and runtime.statistics().broker.lag("ai.emotion") == 0
+            ),
+            timeout=30,
         )
         slow = await monitor.sample()
         ControlledSpeechToText.release.set()
