@@ -51,6 +51,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# States in which a component has not yet reached, or is waiting to return
+# to, its running state.
+_NOT_STARTED = frozenset(
+    {ComponentState.CREATED, ComponentState.STARTING, ComponentState.RESTARTING}
+)
+
 SinkFactory = Callable[[LoomliteSettings, Catalog], AbstractAsyncContextManager[Any]]
 """Builds the sink; the runtime enters it after the broker and exits it before."""
 
@@ -428,7 +434,8 @@ class Runtime:
             ) from None
 
     def is_quiescent(self) -> bool:
-        """Whether no handler or busy block runs and every consumer waits for records.
+        """Whether every component runs, no handler or busy block runs, and
+        every consumer waits for records.
 
         This is a cheap check for callers that have just seen every task of
         the process blocked (``anyio.wait_all_tasks_blocked``): a consumer
@@ -443,6 +450,10 @@ class Runtime:
                     "its records will not be consumed"
                 )
             if runner.counters.in_flight:
+                return False
+            # A component still setting up may wait on a worker thread (a
+            # store opening) before its first step on the clock.
+            if runner.state in _NOT_STARTED:
                 return False
             if not runner.groups:
                 continue

@@ -285,6 +285,42 @@ async def test_idle_wakes_when_busy_block_ends() -> None:
     assert busy_after is False
 
 
+async def test_component_in_setup_is_not_quiescent() -> None:
+    class Opening(Component):
+        name = "opening"
+
+        def __init__(self) -> None:
+            self.entered = anyio.Event()
+            self.opened = anyio.Event()
+
+        async def setup(self) -> None:
+            # Like a store that opens on a worker thread: no group, no
+            # handler, yet the component has not taken its first step.
+            self.entered.set()
+            await self.opened.wait()
+
+        async def run(self) -> None:
+            await anyio.sleep_forever()
+
+    opening = Opening()
+
+    async with make_runtime(opening, Geocoder()) as runtime:
+        with anyio.fail_after(5):
+            await opening.entered.wait()
+        await anyio.wait_all_tasks_blocked()
+        during_setup = runtime.is_quiescent()
+        opening.opened.set()
+        with anyio.fail_after(5):
+            runner = runtime.supervisor.runners["opening"]
+            while runner.state is not ComponentState.RUNNING:
+                await runtime.wait_for_activity(0.01)
+        await anyio.wait_all_tasks_blocked()
+        after_setup = runtime.is_quiescent()
+
+    assert during_setup is False
+    assert after_setup is True
+
+
 async def test_disabled_component_does_not_run() -> None:
     settings = LoomliteSettings(components={"enrich": {"enabled": False}})
     geocoder = Geocoder()
