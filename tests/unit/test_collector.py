@@ -14,8 +14,8 @@ def test_frozen_objects_leave_collections() -> None:
         later = [object()]
         tracked = gc.get_objects()
 
-        assert frozen == gc.get_freeze_count()
-        assert frozen > 0
+        # Frozen objects that other threads free meanwhile leave the count.
+        assert 0 < gc.get_freeze_count() <= frozen
         assert not any(item is existing for item in tracked)
         assert any(item is later for item in tracked)
     finally:
