@@ -70,6 +70,20 @@ def downgrade(revision: str, url: str) -> None:
 
 
 @db.command()
+@click.argument("revision")
+@_db_option
+def stamp(revision: str, url: str) -> None:
+    """Record REVISION as the schema's revision without changing any table.
+
+    For a database whose tables loomlite made but whose revision record is
+    missing: 'loomlite db stamp head' and then 'loomlite db check' tell
+    whether the tables match.
+    """
+    change = _run(migrate.stamp, url, revision)
+    _report(url, change)
+
+
+@db.command()
 @_db_option
 def current(url: str) -> None:
     """Print the schema revision of the database."""
@@ -82,9 +96,17 @@ def current(url: str) -> None:
 @db.command()
 @_db_option
 def check(url: str) -> None:
-    """Compare the schema with the topic catalog; exit 1 when they differ."""
-    differences = _run(migrate.check, url)
+    """Compare the schema with the topic catalog; exit 1 when they differ.
+
+    Tables that no loomlite revision made are listed and left alone.
+    """
+    found = _run(migrate.check, url)
     safe_url = display_url(url)
+    foreign = [item for item in found if migrate.is_foreign_table(item)]
+    differences = [item for item in found if not migrate.is_foreign_table(item)]
+    if foreign:
+        names = ", ".join(sorted(item[1].name for item in foreign))
+        click.echo(f"{safe_url}: tables not made by loomlite, left alone: {names}")
     if not differences:
         click.echo(f"{safe_url}: the schema matches the catalog")
         return

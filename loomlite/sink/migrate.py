@@ -70,6 +70,8 @@ __all__ = [
     "generate_revision",
     "head",
     "include_object",
+    "is_foreign_table",
+    "stamp",
     "upgrade",
 ]
 
@@ -96,6 +98,10 @@ _REVISION_LINE = re.compile(
     r"^(?P<name>revision|down_revision)\s*(?::[^=\n]*)?=\s*(?P<value>.+?)\s*$",
     re.MULTILINE,
 )
+
+
+# The table name in an ``op.create_table("name", ...)`` call of a revision.
+_CREATE_TABLE = re.compile(r"create_table\(\s*[\"']([^\"']+)[\"']")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,13 @@ async def downgrade(url: str | Path, revision: str) -> RevisionChange:
     return await _change(url, "downgrading", revision, _alembic_downgrade)
 
 
+async def stamp(url: str | Path, revision: str) -> RevisionChange:
+    """Record ``revision`` as the database's revision without changing its
+    tables, for a database whose sink tables were made without a record of
+    the revision."""
+    return await _change(url, "stamping", revision, _alembic_stamp)
+
+
 async def current(url: str | Path) -> str | None:
     """Return the database's revision, or None when no revision is applied."""
     return await _run(url, "reading the revision", _current_revision, create=False)
@@ -169,6 +182,14 @@ async def check(url: str | Path) -> list[Any]:
     return await _run(
         url, "comparing the schema", _differences, alembic=True, create=False
     )
+
+
+def is_foreign_table(difference: Any) -> bool:
+    """Tell whether an entry of ``check``'s list is a table that no loomlite
+    revision made, such as a user's own table in the same database."""
+    if isinstance(difference, list) or difference[0] != "remove_table":
+        return False
+    return difference[1].name not in _every_table_name()
 
 
 def describe_difference(difference: Any) -> str:
@@ -296,6 +317,38 @@ def _alembic_upgrade(config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def _alembic_stamp(config: Config, revision: str) -> None:
+    from alembic import command
+
+    command.stamp(config, revision)
+
+
+def _reject_unrecorded_tables(connection: Connection, url: str | Path) -> None:
+    """Raise SinkError when the database has sink tables but no recorded
+    revision, because the first revision would fail on them with "table
+    already exists"."""
+    found = set(inspect(connection).get_table_names()) & schema_table_names()
+    if not found:
+        return
+    example = min(found)
+    raise SinkError(
+        f"the database {display_url(str(url))!r} has {len(found)} of "
+        f"loomlite's tables (such as {example!r}) but no recorded schema "
+        f"revision (no {VERSION_TABLE} table). If this version of loomlite "
+        "made them, record the newest revision with 'loomlite db stamp head' "
+        "and run 'loomlite db check'; otherwise use another database file"
+    )
+
+
+def _every_table_name() -> frozenset[str]:
+    """Names of the sink's tables now and of every table a revision created,
+    read from ``create_table`` calls in the revision files."""
+    names = set(schema_table_names())
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        names.update(_CREATE_TABLE.findall(path.read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
 def _alembic_downgrade(config: Config, revision: str) -> None:
     from alembic import command
 
@@ -310,6 +363,8 @@ async def _change(
 ) -> RevisionChange:
     def change(connection: Connection) -> RevisionChange:
         before = _current_revision(connection)
+        if before is None and run_command is _alembic_upgrade:
+            _reject_unrecorded_tables(connection, url)
         run_command(alembic_config(connection), revision)
         return RevisionChange(before, _current_revision(connection))
 

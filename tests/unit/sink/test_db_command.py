@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,50 @@ def test_missing_file_is_error_not_created(tmp_path: Path, command: str) -> None
     assert f"no SQLite database at '{path}'" in result.output
     assert "Traceback" not in result.output
     assert not path.exists()
+
+
+def drop_table(url: str, name: str) -> None:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        connection.execute(f"DROP TABLE {name}")
+    connection.close()
+
+
+def test_check_leaves_foreign_tables_alone(url: str) -> None:
+    run("upgrade", "--db", url)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        connection.execute("CREATE TABLE my_notes (body TEXT)")
+    connection.close()
+
+    result = run("check", "--db", url)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"{url}: tables not made by loomlite, left alone: my_notes\n"
+        f"{url}: the schema matches the catalog\n"
+    )
+
+
+def test_check_reports_dropped_sink_table(url: str) -> None:
+    run("upgrade", "--db", url)
+    drop_table(url, "consumer_activity")
+
+    result = run("check", "--db", url)
+
+    assert result.exit_code == 1
+    assert "  add table consumer_activity\n" in result.output
+
+
+def test_upgrade_without_revision_record_names_stamp(url: str) -> None:
+    run("upgrade", "--db", url)
+    drop_table(url, "alembic_version")
+
+    refused = run("upgrade", "--db", url)
+    stamped = run("stamp", "head", "--db", url)
+    checked = run("check", "--db", url)
+
+    assert refused.exit_code == 1
+    assert "but no recorded schema revision" in refused.output
+    assert "'loomlite db stamp head'" in refused.output
+    assert "already exists" not in refused.output
+    assert stamped.output == f"{url}: base (empty schema) -> 0003_consumer_activity\n"
+    assert checked.exit_code == 0, checked.output
