@@ -30,6 +30,10 @@ def _configure_logging(level: str, console: Console) -> None:
     logging.basicConfig(
         level=level, handlers=[handler], format="%(message)s", force=True
     )
+    if logging.getLevelName(level) > logging.DEBUG:
+        # loomlite logs each schema change in one line of its own; Alembic's
+        # plugin and context lines only matter when debugging.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _overrides(
