@@ -15,8 +15,9 @@ tuples 13 ms (CPython 3.11, 2-core AMD EPYC).
 
 While a topic has active groups, the memory broker stores the Record that
 ``publish`` returns, so that a consumer that keeps up reads that same object
-instead of building a second one. ``plain_end`` separates the two forms: offsets before it contain plain
-tuples, and offsets from it on may contain Records. At each check the broker
+instead of building a second one. ``plain_end`` separates the two forms:
+offsets before it contain plain tuples, and offsets from it on may contain
+Records. At each check the broker
 converts committed Records, and any RECENT_RECORDS or more behind the end, to
 plain tuples (see ``convert_old_records``), so at most about RECENT_RECORDS
 Records per partition stay tracked.
@@ -30,7 +31,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -230,12 +231,15 @@ class PartitionLog:
         stop = offset + max_records
         if offset >= self.plain_end:
             # Only stored Records: the caller gets the same objects.
-            return self.records[head + offset : head + stop]
+            return cast("list[Record]", self.records[head + offset : head + stop])
         plain_stop = min(stop, self.plain_end)
         fields = self.records[head + offset : head + plain_stop]
-        records = list(map(_new_tuple, repeat(Record, len(fields)), fields))
+        records: list[Record] = list(
+            map(_new_tuple, repeat(Record, len(fields)), fields)
+        )
         if stop > plain_stop:
-            records += self.records[head + plain_stop : head + stop]
+            stored = self.records[head + plain_stop : head + stop]
+            records += cast("list[Record]", stored)
         return records
 
     def convert_old_records(self) -> None:

@@ -49,7 +49,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class DurationType(click.ParamType):
+class DurationType(click.ParamType[timedelta]):
     name = "duration"
 
     def convert(
@@ -63,7 +63,7 @@ class DurationType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class SpeedType(click.ParamType):
+class SpeedType(click.ParamType[float | str]):
     """A clock speed: a positive factor, or 'max' for as fast as possible."""
 
     name = "factor|max"
@@ -110,7 +110,7 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class AddressType(click.ParamType):
+class AddressType(click.ParamType[tuple[str, int]]):
     """A listening address, HOST:PORT."""
 
     name = "host:port"

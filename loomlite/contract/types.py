@@ -215,7 +215,8 @@ def _check_json_object(value: dict[str, Any]) -> dict[str, Any]:
             f"JSON at {deep!r} is nested more than the limit of "
             f"{MAX_JSON_DEPTH} levels; flatten the object"
         )
-    return _reject_non_finite(value)
+    _reject_non_finite(value)
+    return value
 
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json_object)]

@@ -9,11 +9,12 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 from sqlalchemy import URL, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError
+from typing_extensions import TypeIs
 
 from loomlite.errors import ConfigurationError
 
@@ -191,7 +192,7 @@ def create_engine(url: str | Path | URL, **options: Any) -> AsyncEngine:
     return engine
 
 
-def is_async_engine(value: object) -> TypeGuard[AsyncEngine]:
+def is_async_engine(value: object) -> TypeIs[AsyncEngine]:
     """Return whether ``value`` is an AsyncEngine, without importing its module.
 
     An AsyncEngine exists only once sqlalchemy.ext.asyncio is imported.

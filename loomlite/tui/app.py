@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import anyio
 import anyio.to_thread
@@ -71,6 +72,22 @@ class SessionOptions:
 
     settings: LoomliteSettings
     virtual: bool = False
+
+
+def _settle_future(
+    future: asyncio.Future[SessionReport],
+    *,
+    result: SessionReport | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Set ``future``'s exception or result unless it is done already."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)
 
 
 class LoomliteApp(App[None]):
@@ -128,7 +145,7 @@ class LoomliteApp(App[None]):
         self._tick_event = asyncio.Event()
         self._stop = anyio.Event()
         # Sets the stop event in the pipeline's own loop, once that runs.
-        self._stop_pipeline: Callable[[], None] | None = None
+        self._stop_pipeline: Callable[[], object] | None = None
         self._snapshot_failures = 0
         self._finished: asyncio.Future[SessionReport] | None = None
         self._pipeline_thread: threading.Thread | None = None
@@ -157,9 +174,9 @@ class LoomliteApp(App[None]):
                 report = anyio.run(self._pipeline, app_loop)
             except BaseException as exc:  # handed to the app's loop as is
                 error = exc
-                settle(lambda: finished.done() or finished.set_exception(error))
+                settle(partial(_settle_future, finished, error=error))
             else:
-                settle(lambda: finished.done() or finished.set_result(report))
+                settle(partial(_settle_future, finished, result=report))
 
         thread = threading.Thread(
             target=run_pipeline, name="loomlite-pipeline", daemon=True
@@ -247,7 +264,7 @@ class LoomliteApp(App[None]):
         settings = options.settings
         loop = asyncio.get_running_loop()
         stop = anyio.Event()
-        self._stop_pipeline = lambda: loop.call_soon_threadsafe(stop.set)
+        self._stop_pipeline = partial(loop.call_soon_threadsafe, stop.set)
         if self._stop.is_set():
             stop.set()
         source: ThreadedLiveSource | None = None

@@ -226,8 +226,7 @@ class ErrorsScreen(LoomliteScreen):
     async def _apply(self, action: str, chosen: list[DecodedRecord] | None) -> None:
         """Redrive or discard ``chosen``, or everything pending when None."""
         source = self.source
-        broker = None if source is None else source.broker
-        if broker is None:
+        if source is None or source.broker is None:
             self.notify(
                 f"cannot {action}: this TUI reads the run from its state directory; "
                 "run the pipeline with 'loomlite tui --profile' to redrive",

@@ -59,15 +59,15 @@ class SinkScreen(LoomliteScreen):
             summary.update("No sink statistics: the run has no persist component.")
             return
         self._update_rates(snapshot)
-        rows = sum(t.rows_written for t in snapshot.tables.values())
+        written = sum(t.rows_written for t in snapshot.tables.values())
         summary.update(
-            f"{len(snapshot.tables)} tables written · {rows:,} rows · "
+            f"{len(snapshot.tables)} tables written · {written:,} rows · "
             f"{snapshot.sink_pending:,} pending · "
             f"{snapshot.sink_errors} failed writes · "
             f"last commit {format_time(snapshot.last_write_at)}"
         )
         names = sorted(set(snapshot.tables) | set(self.counts))
-        rows = []
+        rows: list[tuple[str, tuple[str, ...]]] = []
         for name in names[: self.loom.row_limit]:
             entry = snapshot.tables.get(name)
             cells = (
