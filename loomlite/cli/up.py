@@ -31,8 +31,8 @@ def _configure_logging(level: str, console: Console) -> None:
         level=level, handlers=[handler], format="%(message)s", force=True
     )
     if logging.getLevelName(level) > logging.DEBUG:
-        # loomlite logs each schema change in one line of its own; Alembic's
-        # plugin and context lines only matter when debugging.
+        # loomlite logs each schema change in one line of its own, so
+        # Alembic's plugin and context lines show only at DEBUG.
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

@@ -175,13 +175,13 @@ def test_upgrade_without_revision_record_names_stamp(url: str) -> None:
     run("upgrade", "--db", url)
     drop_table(url, "alembic_version")
 
-    refused = run("upgrade", "--db", url)
+    rejected = run("upgrade", "--db", url)
     stamped = run("stamp", "head", "--db", url)
     checked = run("check", "--db", url)
 
-    assert refused.exit_code == 1
-    assert "but no recorded schema revision" in refused.output
-    assert "'loomlite db stamp head'" in refused.output
-    assert "already exists" not in refused.output
+    assert rejected.exit_code == 1
+    assert "but no recorded schema revision" in rejected.output
+    assert "'loomlite db stamp head'" in rejected.output
+    assert "already exists" not in rejected.output
     assert stamped.output == f"{url}: base (empty schema) -> 0003_consumer_activity\n"
     assert checked.exit_code == 0, checked.output
