@@ -336,7 +336,7 @@ def _reject_unrecorded_tables(connection: Connection, url: str | Path) -> None:
         f"loomlite's tables (such as {example!r}) but no recorded schema "
         f"revision (no {VERSION_TABLE} table). If this version of loomlite "
         "made them, record the newest revision with 'loomlite db stamp head' "
-        "and run 'loomlite db check'; otherwise use another database file"
+        "and run 'loomlite db check'; otherwise use another database"
     )
 
 
