@@ -386,6 +386,16 @@ async def test_stop_during_walk_ends_inputs(tmp_path: Path, broker: str) -> None
 
     def on_start(runtime: Runtime, clock: Clock, persist: object) -> None:
         runtimes.append(runtime)
+        ingest = _ingest(runtime)
+        stop_inputs = ingest.stop_inputs
+
+        def record_and_stop() -> None:
+            # The count when the session stops the inputs: tasks may run
+            # between the stop event and this call.
+            accepted_at_stop.append(_accepted_payloads(runtime))
+            stop_inputs()
+
+        ingest.stop_inputs = record_and_stop  # type: ignore[method-assign]
         started.set()
 
     async def stop_once_walking() -> None:
@@ -393,7 +403,6 @@ async def test_stop_during_walk_ends_inputs(tmp_path: Path, broker: str) -> None
         runtime = runtimes[0]
         while _accepted_payloads(runtime) < 300:
             await runtime.wait_for_activity(timeout=1.0)
-        accepted_at_stop.append(_accepted_payloads(runtime))
         stop.set()
 
     # A guard against a hang: simulators that go on emitting keep the drain
@@ -407,6 +416,8 @@ async def test_stop_during_walk_ends_inputs(tmp_path: Path, broker: str) -> None
 
     # The one phone may finish the publish it had begun when the stop came.
     accepted_after = _accepted_payloads(runtimes[0])
+    assert len(accepted_at_stop) >= 1
+    assert accepted_at_stop[0] >= 300
     assert accepted_after - accepted_at_stop[0] <= 1
     # Returned at the stop, not cancelled later by the runtime's shutdown.
     states = [device.state for device in _ingest(runtimes[0]).simulators]
