@@ -487,11 +487,8 @@ class Sink:
     async def _insert_direct(
         self, direct: DirectWriter, batch: list[_Request]
     ) -> list[int]:
-        requests = [
-            self._insert_for(request.table).sqlite_statements(request.rows)
-            for request in batch
-        ]
-        return await anyio.to_thread.run_sync(direct.write, requests)
+        inserts = [(self._insert_for(request.table), request.rows) for request in batch]
+        return await anyio.to_thread.run_sync(_write_direct, direct, inserts)
 
     def _insert_for(self, table: Table) -> IdempotentInsert:
         insert = self._inserts.get(table.name)
@@ -581,3 +578,12 @@ class Sink:
 def _check_backend(name: str) -> None:
     if name not in ("sqlite", "postgresql"):
         raise ConfigurationError(f"the sink writes to SQLite or Postgres, not {name!r}")
+
+
+def _write_direct(
+    direct: DirectWriter, inserts: Sequence[tuple[IdempotentInsert, Sequence[Row]]]
+) -> list[int]:
+    """Build the SQLite statements of each insert and run them in one
+    transaction. Runs in a worker thread, so converting a batch's values
+    does not hold up the event loop."""
+    return direct.write([insert.sqlite_statements(rows) for insert, rows in inserts])
