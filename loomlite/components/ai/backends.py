@@ -70,7 +70,8 @@ class BackendSpec:
     """``module:attribute`` of the class or factory, imported by ``load``."""
     simulated: bool
     extra: str | None = None
-    """The ``loomlite[...]`` extra that installs ``requires``."""
+    """The ``loomlite[...]`` extra that installs ``requires``, or several
+    separated by commas."""
     requires: tuple[str, ...] = ()
     """Top-level modules that must be importable before ``target`` is imported."""
 
@@ -301,8 +302,9 @@ DEFAULT_REGISTRY = BackendRegistry(
             "tags",
             f"{_AI}.vision.tags:TagsDescriber",
             False,
-            extra="faces",
-            requires=("cv2",),
+            # The tags come from the haar faces and rapidocr OCR backends.
+            extra="faces,ocr",
+            requires=("cv2", "rapidocr", "onnxruntime"),
         ),
         BackendSpec(
             "embed",

