@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -10,11 +11,13 @@ from tests.conftest import NetworkAccessError
 
 
 def test_connection_to_public_address_rejected() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # TEST-NET-1 (192.0.2.0/24) is reserved for documentation; nothing
-        # is sent, because the guard raises before the connect.
-        with pytest.raises(NetworkAccessError, match="'192.0.2.1'"):
-            sock.connect(("192.0.2.1", 80))
+    # TEST-NET-1 (192.0.2.0/24) is reserved for documentation. Nothing is
+    # sent, because the guard raises before the connect.
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(NetworkAccessError, match=re.escape("'192.0.2.1'")),
+    ):
+        sock.connect(("192.0.2.1", 80))
 
 
 def test_connection_to_loopback_allowed() -> None:
