@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -158,6 +158,15 @@ def _workloads() -> dict[str, _Workload]:
                 len(images), lambda: [caption.describe(*image) for image in images]
             ),
         ),
+        "faces": _Workload(
+            f"{len(images)} screenshot fixtures",
+            "images/s",
+            0.5,
+            True,
+            lambda faces: _items_per_second(
+                len(images), lambda: [faces.detect(*image) for image in images]
+            ),
+        ),
         "embed": _Workload(
             f"{len(texts)} sentences in one batch",
             "texts/s",
@@ -185,8 +194,11 @@ def _sentences() -> list[tuple[str, ...]]:
     return [recording.sentences for recording in load_recordings()]
 
 
-def measure_backends(repeats: int) -> tuple[list[BackendSpeed], list[str]]:
-    """Measure every installed real backend; return the speeds and the skipped.
+def measure_backends(
+    repeats: int, stages: Collection[str] | None = None
+) -> tuple[list[BackendSpeed], list[str]]:
+    """Measure every installed real backend, or those of ``stages``; return
+    the speeds and the skipped.
 
     Skipped backends are named ``stage/name (extra)``. Raises
     ConfigurationError when no real backend is installed.
@@ -195,6 +207,8 @@ def measure_backends(repeats: int) -> tuple[list[BackendSpeed], list[str]]:
     speeds: list[BackendSpeed] = []
     skipped: list[str] = []
     for stage in DEFAULT_REGISTRY.stages():
+        if stages is not None and stage not in stages:
+            continue
         workload = workloads.get(stage)
         for name in DEFAULT_REGISTRY.names(stage):
             spec = DEFAULT_REGISTRY.spec(stage, name)

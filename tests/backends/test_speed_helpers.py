@@ -1,9 +1,10 @@
-"""The speed helpers that ``loomlite bench`` calls return a rate and its unit."""
+"""The speed helpers of loomlite.evaluation return a rate and its unit."""
 
 from __future__ import annotations
 
 import pytest
 
+from loomlite._backend_bench import measure_backends
 from loomlite.evaluation import geo, text, vision
 from tests.backends.installed import require_modules
 
@@ -41,3 +42,20 @@ def test_evaluate_ignores_other_stage_names() -> None:
     assert geo.evaluate(["silero"]) == []
     assert text.evaluate(["faster-whisper"]) == []
     assert vision.evaluate(["reverse-geocoder"]) == []
+
+
+def test_bench_measures_chosen_stages() -> None:
+    require_modules("cv2", "reverse_geocoder", "scipy")
+
+    speeds, skipped = measure_backends(1, stages={"faces", "geocode"})
+
+    measured = {(speed.stage, speed.backend): speed for speed in speeds}
+    assert set(measured) == {("faces", "haar"), ("geocode", "reverse-geocoder")}
+    assert skipped == []
+    faces = measured["faces", "haar"]
+    assert faces.unit == "images/s"
+    assert faces.value > 0
+    assert len(faces.samples) == 1
+    geocode = measured["geocode", "reverse-geocoder"]
+    assert geocode.unit == "points/s"
+    assert geocode.higher_is_better
