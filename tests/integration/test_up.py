@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -343,15 +342,14 @@ def test_ctrl_c_drains_and_exits(tmp_path: Path) -> None:
         else:
             pytest.fail("loomlite up ended before the pipeline ran")
         child.send_signal(signal.SIGINT)
-        started = time.monotonic()
+        # A hang guard rather than a speed check: the drain takes about a
+        # second, and a process still running after 30 s fails the test.
         output, _ = child.communicate(timeout=30)
-        elapsed = time.monotonic() - started
     finally:
         if child.poll() is None:
             child.kill()
 
     assert child.returncode == 0, output[-4000:]
-    assert elapsed < 15
     assert "summary" in output
     assert (tmp_path / "summary.json").exists()
 

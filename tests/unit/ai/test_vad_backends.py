@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -124,20 +122,6 @@ def test_energy_ignores_louder_noise_background() -> None:
 
     assert len(segments) == 1
     assert segments[0].start_offset / RATE == pytest.approx(4.0, abs=0.09)
-
-
-def test_energy_faster_than_real_time() -> None:
-    fixture = FIXTURES[0]
-    backend = EnergyVad()
-
-    started = time.perf_counter()
-    run(backend, fixture)
-    elapsed = time.perf_counter() - started
-
-    # With these 1,600-sample chunks EnergyVad measured 100 to 200 times real
-    # time on a busy 2-core machine, and 500 to 800 times with 5 s chunks. The
-    # bound leaves room for a slower CI runner.
-    assert fixture.pcm.duration_s / elapsed > 30
 
 
 def test_energy_names() -> None:
