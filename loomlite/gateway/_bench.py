@@ -32,6 +32,7 @@ __all__ = ["LoadResult", "gps_bodies", "measure_bare", "measure_gateway", "post_
 
 GPS_PATH = "/sensor/gps"
 GPS_TABLE = "device_sensor_gps_raw"
+GPS_TOPIC = "device.sensor.gps.raw"
 DEVICES = 10
 
 
@@ -39,8 +40,10 @@ DEVICES = 10
 class LoadResult:
     """Measurements of one load run: response statuses, latencies and stored rows.
 
-    ``rows`` and ``distinct_ids`` stay None for the baseline, which stores
-    nothing.
+    ``published``, ``rows`` and ``distinct_ids`` stay None for the baseline,
+    which stores nothing. ``published`` counts the GPS topic's records in the
+    broker, where a message published twice would count twice, because the
+    table keeps one row per message id.
     """
 
     requests: int
@@ -48,6 +51,7 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     acknowledged_ids: list[str] = field(default_factory=list)
+    published: int | None = None
     rows: int | None = None
     distinct_ids: set[str] | None = None
 
@@ -167,6 +171,8 @@ async def measure_gateway(readings: int, clients: int, workdir: Path) -> LoadRes
         await gateway.started.wait()
         result = await post_load(gateway.url, api_key, bodies, clients=clients)
         await runtime.run_until_idle(timeout=120.0)
+        topic = runtime.broker.statistics().topics[GPS_TOPIC]
+        result.published = topic.published_total
     ids = await anyio.to_thread.run_sync(_read_ids, database)
     result.rows = len(ids)
     result.distinct_ids = set(ids)
