@@ -430,6 +430,7 @@ async def test_failing_handler_is_counted_in_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = EnrichComponent.on_fixes_for_geocoding
+    failed: list[str] = []
     calls = {"count": 0}
 
     async def fail_once(
@@ -437,6 +438,7 @@ async def test_failing_handler_is_counted_in_summary(
     ) -> None:
         calls["count"] += 1
         if calls["count"] == 1:
+            failed.extend(message.message_id for message in messages)
             raise RuntimeError("geocoder exploded on purpose")
         await original(self, messages, context)
 
@@ -450,8 +452,19 @@ async def test_failing_handler_is_counted_in_summary(
 
     report = await run_session(settings, virtual=True)
 
-    assert report.errors.get("processing.errors.geocoding", 0) >= 1
-    assert report.rows.get("device_sensor_gps_raw", 0) > 1
+    # Every fix of the failed batch is in the error topic and its table.
+    assert failed
+    assert report.errors.get("processing.errors.geocoding") == len(failed)
+    with sqlite3.connect(tmp_path / "loomlite.db") as connection:
+        stored = connection.execute(
+            "SELECT error_type, error_message FROM processing_errors_geocoding"
+        ).fetchall()
+    connection.close()
+    assert len(stored) == len(failed)
+    assert {row[0] for row in stored} == {"RuntimeError"}
+    assert {row[1] for row in stored} == {"geocoder exploded on purpose"}
+    # The component kept running: later fixes were stored and geocoded.
+    assert report.rows.get("device_sensor_gps_raw", 0) > len(failed)
     assert report.rows.get("location_address_geocoded", 0) >= 1
 
 
