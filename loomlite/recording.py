@@ -31,10 +31,12 @@ __all__ = [
     "OffsetRange",
     "RecordedMessage",
     "TimeRange",
+    "arrival_time",
     "decode_line",
     "encode_record",
     "read_recording",
     "record_topics",
+    "sorted_by_arrival",
     "sorted_by_time",
 ]
 
@@ -228,3 +230,30 @@ async def record_topics(
 def sorted_by_time(messages: Iterable[RecordedMessage]) -> Sequence[RecordedMessage]:
     """Return ``messages`` in timestamp order; equal times keep their order."""
     return sorted(messages, key=lambda m: m.timestamp)
+
+
+def arrival_time(message: RecordedMessage) -> datetime:
+    """Return when the recorded run received ``message``: its envelope's
+    ``received_at``, or its timestamp when the value has none.
+
+    A record's timestamp is its event time, which can lie days away from the
+    run: a fetched calendar event is recorded at the time it takes place.
+    """
+    if not message.value.startswith(b"{"):
+        return message.timestamp
+    try:
+        received = json.loads(message.value).get("received_at")
+        moment = datetime.fromisoformat(received)
+    except (ValueError, TypeError, AttributeError):
+        return message.timestamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def sorted_by_arrival(
+    messages: Iterable[RecordedMessage],
+) -> Sequence[RecordedMessage]:
+    """Return ``messages`` in the order the recorded run received them
+    (``arrival_time``); equal times keep their timestamp order."""
+    return sorted(sorted_by_time(messages), key=arrival_time)

@@ -17,7 +17,7 @@ from loomlite.clock import AcceleratedClock, Clock, ManualClock
 from loomlite.contract import CATALOG, decode
 from loomlite.contract.catalog import Catalog
 from loomlite.errors import ConfigurationError, LoomliteError
-from loomlite.recording import RecordedMessage
+from loomlite.recording import RecordedMessage, arrival_time
 from loomlite.runtime.component import Component
 from loomlite.runtime.runtime import Runtime, retention_policy
 from loomlite.runtime.settings import LoomliteSettings
@@ -61,8 +61,8 @@ def check_speed(speed: Speed) -> Speed:
 
 def replay_clock(messages: Sequence[RecordedMessage], speed: Speed) -> Clock:
     """Return the clock of a replay: manual at ``max``, else accelerated,
-    starting at the first message's time."""
-    start = messages[0].timestamp
+    starting when the recorded run received the first message."""
+    start = arrival_time(messages[0])
     if speed == "max":
         return ManualClock(start)
     assert not isinstance(speed, str)
@@ -96,11 +96,12 @@ async def replay_into_broker(
     catalog: Catalog = CATALOG,
     runtime: Runtime | None = None,
 ) -> ReplayReport:
-    """Publish ``messages`` (in timestamp order) to ``broker``.
+    """Publish ``messages`` (in arrival order, see ``sorted_by_arrival``) to
+    ``broker``, each with its recorded timestamp.
 
-    At ``max`` a ManualClock ``clock`` is set to each message's time before
-    it is published. At a factor the call waits on ``clock`` until that
-    time. With ``runtime`` at ``max``, the replay waits until the runtime is
+    At ``max`` a ManualClock ``clock`` is set to each message's arrival time
+    before it is published. At a factor the call waits on ``clock`` until
+    that time. With ``runtime`` at ``max``, the replay waits until the runtime is
     idle every ``_IDLE_EVERY`` messages. Messages of topics the broker does
     not have are skipped and counted.
     """
@@ -132,11 +133,15 @@ async def replay_into_broker(
 
 
 async def _wait_for(clock: Clock, message: RecordedMessage, speed: Speed) -> None:
+    # The clock follows when the recorded run received each message, not its
+    # event time: a calendar event two weeks ahead would otherwise move the
+    # clock there, and age retention would delete the records not yet read.
+    arrived = arrival_time(message)
     if speed == "max":
-        if isinstance(clock, ManualClock) and message.timestamp > clock.now():
-            clock.set(message.timestamp)
+        if isinstance(clock, ManualClock) and arrived > clock.now():
+            clock.set(arrived)
         return
-    await clock.sleep_until(message.timestamp)
+    await clock.sleep_until(arrived)
 
 
 async def create_catalog_topics(broker: Broker, catalog: Catalog = CATALOG) -> None:
@@ -199,7 +204,10 @@ async def replay_into_runtime(
             rekey=rekey,
             runtime=runtime,
         )
-        await runtime.run_until_idle(timeout=_IDLE_TIMEOUT)
+        # flush, not run_until_idle first: a component that holds records
+        # (the speech-to-text stage keeps an utterance open until it ends)
+        # commits them only when it drains, so the runtime is never idle
+        # before that.
         await runtime.flush(timeout=_IDLE_TIMEOUT)
     if report_skipped:
         report.skipped["(derived again)"] = report_skipped

@@ -73,10 +73,10 @@ def replay(
     state_dir: Path,
 ) -> None:
     """Publish the messages of a 'loomlite record' FILE again."""
-    from loomlite.recording import read_recording, sorted_by_time
+    from loomlite.recording import read_recording, sorted_by_arrival
 
     try:
-        messages = sorted_by_time(read_recording(file))
+        messages = sorted_by_arrival(read_recording(file))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if into == "log":
@@ -88,6 +88,8 @@ def replay(
             )
         )
     click.echo(f"replayed {report.published} message(s) from {file}")
+    if rekey:
+        click.echo(f"re-keyed {report.rekeyed} message(s) by their device_id")
     for topic, count in sorted(report.skipped.items()):
         click.echo(f"skipped {count} message(s) of {topic}")
 

@@ -11,9 +11,12 @@ import pytest
 from loomlite.broker.base import Record
 from loomlite.recording import (
     BASE64_MARKER,
+    RecordedMessage,
+    arrival_time,
     decode_line,
     encode_record,
     read_recording,
+    sorted_by_arrival,
 )
 
 MOMENT = datetime(2025, 6, 2, 7, 0, 1, 500_000, tzinfo=UTC)
@@ -89,3 +92,35 @@ def test_naive_timestamp_is_rejected() -> None:
 
     with pytest.raises(ValueError, match="has no UTC offset"):
         decode_line(line)
+
+
+def recorded(value: bytes, timestamp: datetime) -> RecordedMessage:
+    return RecordedMessage("external.calendar.events.raw", 0, 0, timestamp, None, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            b'{"received_at":"2025-06-02T07:00:00Z"}',
+            datetime(2025, 6, 2, 7, tzinfo=UTC),
+        ),
+        (b'{"received_at":"2025-06-02T07:00:00"}', datetime(2025, 6, 2, 7, tzinfo=UTC)),
+        (b'{"received_at":"yesterday"}', MOMENT),
+        (b'{"received_at":5}', MOMENT),
+        (b"[1,2]", MOMENT),
+        (b"\x00\xff not json", MOMENT),
+        (b"{not json", MOMENT),
+    ],
+)
+def test_arrival_time_or_timestamp(value: bytes, expected: datetime) -> None:
+    assert arrival_time(recorded(value, MOMENT)) == expected
+
+
+def test_sorted_by_arrival_not_event_time() -> None:
+    later_event = recorded(
+        b'{"received_at":"2025-06-02T07:00:00Z"}', datetime(2025, 6, 14, tzinfo=UTC)
+    )
+    sensor = recorded(b'{"received_at":"2025-06-02T07:00:05Z"}', MOMENT)
+
+    assert sorted_by_arrival([sensor, later_event]) == [later_event, sensor]
