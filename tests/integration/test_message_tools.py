@@ -8,6 +8,7 @@ runs them between two ``loomlite up`` runs.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -355,3 +356,69 @@ def test_redrive_lands_fixed_and_keeps_failing(
     assert again.message_id not in {error.message_id for error in first_errors}
     assert again.recorded_at == fixes[2].recorded_at
     assert len(rows_after) == 2
+
+
+# Derived tables and their columns without the ids and receive times, which
+# a new run stamps anew.
+DERIVED_COLUMNS = {
+    "media_audio_vad_filtered": (
+        "trace_id, device_id, recorded_at, segment_start_ms, segment_end_ms"
+    ),
+    "media_text_transcribed_words": "trace_id, device_id, recorded_at, text",
+    "analysis_text_embedded_transcripts": (
+        "trace_id, device_id, recorded_at, embedding"
+    ),
+    "location_address_geocoded": (
+        "trace_id, device_id, recorded_at, latitude, longitude, place_name"
+    ),
+}
+
+
+def table_rows(state_dir: Path, table: str, columns: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(state_dir / "loomlite.db") as connection:
+        rows = connection.execute(f"SELECT {columns} FROM {table}").fetchall()
+    connection.close()
+    return sorted(rows)
+
+
+def test_replay_with_process_derives_same_rows(
+    demo_state: Path, demo_recording: Path, tmp_path: Path
+) -> None:
+    result = invoke(
+        "replay", str(demo_recording), "--process", "--state-dir", str(tmp_path)
+    )
+
+    assert "replayed" in result.output
+    for table, columns in DERIVED_COLUMNS.items():
+        original = table_rows(demo_state, table, columns)
+        assert original, f"the demo run wrote no rows to {table}"
+        assert table_rows(tmp_path, table, columns) == original, table
+
+
+def test_replay_rekey_keys_by_device(demo_recording: Path, tmp_path: Path) -> None:
+    fixes = [
+        json.loads(line)
+        for line in demo_recording.read_text(encoding="utf-8").splitlines()
+        if f'"topic":"{GPS}"' in line
+    ]
+    recording = tmp_path / "other-keys.jsonl"
+    with recording.open("w", encoding="utf-8") as output:
+        for item in fixes:
+            output.write(json.dumps({**item, "key": "not-the-device"}) + "\n")
+    state_dir = tmp_path / "state"
+
+    result = invoke(
+        "replay",
+        str(recording),
+        "--rekey",
+        "--into",
+        "log",
+        "--state-dir",
+        str(state_dir),
+    )
+    tailed = invoke("tail", GPS, "-n", "5", "--json", "--state-dir", str(state_dir))
+
+    assert fixes
+    assert f"re-keyed {len(fixes)} message(s)" in result.output
+    keys = {json.loads(line)["key"] for line in tailed.output.splitlines()}
+    assert keys == {item["value"]["device_id"] for item in fixes}
