@@ -204,10 +204,7 @@ async def replay_into_runtime(
             rekey=rekey,
             runtime=runtime,
         )
-        # flush, not run_until_idle first: a component that holds records
-        # (the speech-to-text stage keeps an utterance open until it ends)
-        # commits them only when it drains, so the runtime is never idle
-        # before that.
+        await runtime.run_until_idle(timeout=_IDLE_TIMEOUT)
         await runtime.flush(timeout=_IDLE_TIMEOUT)
     if report_skipped:
         report.skipped["(derived again)"] = report_skipped
