@@ -355,3 +355,32 @@ def test_redrive_lands_fixed_and_keeps_failing(
     assert again.message_id not in {error.message_id for error in first_errors}
     assert again.recorded_at == fixes[2].recorded_at
     assert len(rows_after) == 2
+
+
+async def create_broker_file(state_dir: Path) -> None:
+    from loomlite.broker import DurableBroker
+    from loomlite.replay import create_catalog_topics
+
+    async with DurableBroker(state_dir / "broker.sqlite3") as broker:
+        await create_catalog_topics(broker)
+
+
+def test_redrive_unknown_id_is_error(tmp_path: Path) -> None:
+    anyio.run(create_broker_file, tmp_path)
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "redrive",
+            GEOCODING_ERRORS,
+            "--message-id",
+            "no-such-id",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "'no-such-id' is not a pending record" in result.output
+    assert "--list" in result.output
+    assert "0 redriven, 0 discarded, 0 pending" in result.output
