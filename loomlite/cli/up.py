@@ -66,7 +66,10 @@ def _overrides(
     "--profile",
     default="demo",
     show_default=True,
-    help="Profile name from profiles/ (minimal, demo, full, ci) or a TOML file path.",
+    help=(
+        "Profile name from profiles/ (minimal, demo, full, ci, gateway, "
+        "real-models, bench-phone-day) or a TOML file path."
+    ),
 )
 @click.option(
     "--db",
