@@ -384,3 +384,24 @@ def test_redrive_unknown_id_is_error(tmp_path: Path) -> None:
     assert "'no-such-id' is not a pending record" in result.output
     assert "--list" in result.output
     assert "0 redriven, 0 discarded, 0 pending" in result.output
+
+
+def test_replay_into_log_rejects_process(tmp_path: Path) -> None:
+    recording = tmp_path / "empty.jsonl"
+    recording.write_text("")
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(recording),
+            "--into",
+            "log",
+            "--process",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "--process works only with --into runtime" in result.output
