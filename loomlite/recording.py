@@ -124,6 +124,21 @@ def encode_record(record: Record | RecordedMessage) -> str:
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False)
 
 
+def _decode_headers(items: Any, where: str) -> tuple[Header, ...]:
+    pairs = isinstance(items, list) and all(
+        isinstance(pair, list) and len(pair) == 2 for pair in items
+    )
+    if not pairs:
+        raise ValueError(
+            f"headers {repr(items)[:80]} are invalid: expected a list of "
+            "[name, value] pairs"
+        )
+    return tuple(
+        (str(name), _json_to_bytes(raw, f"{where} header {name!r}"))
+        for name, raw in items
+    )
+
+
 def decode_line(line: str, where: str = "line") -> RecordedMessage:
     """Parse one line of a recording; raise ValueError naming ``where``."""
     try:
@@ -136,10 +151,10 @@ def decode_line(line: str, where: str = "line") -> RecordedMessage:
         else:
             text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             data = text.encode()
-        headers = tuple(
-            (str(name), _json_to_bytes(raw, f"{where} header {name!r}"))
-            for name, raw in item.get("headers", [])
-        )
+        headers = _decode_headers(item.get("headers", []), where)
+        key = item.get("key")
+        if key is not None and not isinstance(key, str):
+            raise ValueError(f"key {key!r} is invalid: expected a string or null")
         timestamp = datetime.fromisoformat(item["timestamp"])
         if timestamp.tzinfo is None:
             raise ValueError(f"timestamp {item['timestamp']!r} has no UTC offset")
@@ -148,7 +163,7 @@ def decode_line(line: str, where: str = "line") -> RecordedMessage:
             partition=int(item["partition"]),
             offset=int(item["offset"]),
             timestamp=timestamp,
-            key=item.get("key"),
+            key=key,
             value=data,
             headers=headers,
         )

@@ -80,7 +80,7 @@ class PeriodicSource(Source):
 
     When the clock has run past several ticks at once (an accelerated clock
     under load), the missed ticks are skipped, as a phone's late timer would
-    skip them.
+    skip them, and counted in ``missed_ticks``.
     """
 
     def __init__(self, name: str, start: datetime, interval: timedelta) -> None:
@@ -91,6 +91,8 @@ class PeriodicSource(Source):
         self.name = name
         self.interval = interval
         self.next_due: datetime | None = start
+        self.fired_ticks = 0
+        self.missed_ticks = 0
 
     def fire(self, now: datetime) -> Iterable[Message]:
         due = self.next_due
@@ -100,6 +102,8 @@ class PeriodicSource(Source):
         if following <= now:
             missed = (now - following) // self.interval + 1
             following += missed * self.interval
+            self.missed_ticks += missed
+        self.fired_ticks += 1
         self.next_due = following
         return messages
 
@@ -275,6 +279,7 @@ class Simulator(ABC):
             sources = self.sources(start, until)
             end = await run_sources(sources, clock, emit, until=until, stop=stop)
             self.finish(end)
+            _warn_missed_ticks(self.name, sources)
         except BaseException:
             self.state = SimulatorState.FAILED
             raise
@@ -285,6 +290,23 @@ class Simulator(ABC):
             end.isoformat(),
             extra={"device_id": self.device_id},
         )
+
+
+def _warn_missed_ticks(simulator: str, sources: Sequence[Source]) -> None:
+    periodic = [source for source in sources if isinstance(source, PeriodicSource)]
+    missed = sum(source.missed_ticks for source in periodic)
+    if not missed:
+        return
+    total = missed + sum(source.fired_ticks for source in periodic)
+    logger.warning(
+        "simulator %s skipped %d of %d tick(s) because the clock ran ahead of "
+        "it, so it sent less data than the profile describes; lower --speed, "
+        "or use --speed max, which moves the clock only as fast as the "
+        "pipeline goes",
+        simulator,
+        missed,
+        total,
+    )
 
 
 async def run_sources(

@@ -11,6 +11,7 @@ offsets that the file contains.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -44,6 +45,49 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _new_tuple = tuple.__new__
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def _lock_broker_file(path: Path) -> int | None:
+    """Take the exclusive lock of the broker file ``path`` and return the
+    lock file's descriptor, or None where ``fcntl`` is missing.
+
+    The lock is on ``<path>.lock`` so that it never interferes with SQLite's
+    own locks on the file. The kernel drops it when the process ends, also
+    on SIGKILL, so a crash leaves no stale lock.
+    """
+    if fcntl is None:
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise BrokerStorageError(
+            f"cannot open the lock file {lock_path}: {error.strerror}", path=str(path)
+        ) from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+        os.close(descriptor)
+        raise BrokerStorageError(
+            f"the broker file is in use by process {holder or '(unknown)'}, so "
+            "stop the loomlite command that uses this state directory and try again",
+            path=str(path),
+        ) from None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+    return descriptor
+
+
+def _unlock_broker_file(descriptor: int | None) -> None:
+    if descriptor is not None:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
 
 
 class _Batch:
@@ -93,10 +137,13 @@ class DurableBroker(LogBroker):
     ``max_cache_records`` records, at most ``max_cache_bytes`` bytes, in
     memory; consumers that lag further behind read from the file.
 
+    Only one broker may use a file at a time: ``start`` takes an exclusive
+    ``flock`` on ``<path>.lock`` and raises BrokerStorageError naming the
+    holder's process id when another broker, in any process, holds it.
+
     NOTE: the durable broker needs the asyncio event loop, because its writer
-    thread reports finished writes with ``loop.call_soon_threadsafe``. Only
-    one broker may use a file at a time, and nothing checks that another
-    process has the same file open.
+    thread reports finished writes with ``loop.call_soon_threadsafe``. On
+    systems without ``fcntl`` (Windows) the lock is not taken.
     """
 
     kind = "durable"
@@ -130,6 +177,7 @@ class DurableBroker(LogBroker):
         self._open_batch = _Batch()
         self._in_flight: _Batch | None = None
         self._write_error: BrokerStorageError | None = None
+        self._lock: int | None = None
 
     def __repr__(self) -> str:
         return f"DurableBroker(path={str(self.path)!r}, state={self._state.value!r})"
@@ -166,6 +214,7 @@ class DurableBroker(LogBroker):
 
     async def _open(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._lock = _lock_broker_file(self.path)
         self._writer = ThreadPoolExecutor(
             1, thread_name_prefix="loomlite-broker-writer"
         )
@@ -177,6 +226,8 @@ class DurableBroker(LogBroker):
             await self._run(self._reader, self._store.open_reader)
         except BaseException:
             await self._shutdown_threads()
+            _unlock_broker_file(self._lock)
+            self._lock = None
             raise
         self._restore(stored)
         removed = self._retain_all()
@@ -229,6 +280,8 @@ class DurableBroker(LogBroker):
             await self._run(self._reader, self._store.close_reader)
         finally:
             await self._shutdown_threads()
+            _unlock_broker_file(self._lock)
+            self._lock = None
 
     async def _shutdown_threads(self) -> None:
         for executor in (self._writer, self._reader):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,17 @@ def redrive(
         f"{len(result.redriven)} redriven, {len(result.discarded)} discarded, "
         f"{result.pending} pending in {result.error_topic}"
     )
+    handled = set(result.redriven) | set(result.discarded)
+    missing = [message_id for message_id in message_ids if message_id not in handled]
+    for message_id in missing:
+        click.echo(
+            f"message id {message_id!r} is not a pending record of "
+            f"{result.error_topic}, so it was left alone. Run 'loomlite redrive "
+            f"{result.error_topic} --list' to see the pending ones.",
+            err=True,
+        )
+    if missing:
+        sys.exit(1)
 
 
 def _describe(entry: Any) -> str:

@@ -75,6 +75,11 @@ def replay(
     """Publish the messages of a 'loomlite record' FILE again."""
     from loomlite.recording import read_recording, sorted_by_arrival
 
+    if process and into == "log":
+        raise click.UsageError(
+            "--process works only with --into runtime, because --into log "
+            "starts no components"
+        )
     try:
         messages = sorted_by_arrival(read_recording(file))
     except ValueError as exc:

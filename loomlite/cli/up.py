@@ -70,7 +70,10 @@ def _overrides(
     "--profile",
     default="demo",
     show_default=True,
-    help="Profile name from profiles/ (minimal, demo, full, ci) or a TOML file path.",
+    help=(
+        "Profile name from profiles/ (minimal, demo, full, ci, gateway, "
+        "real-models, bench-phone-day) or a TOML file path."
+    ),
 )
 @click.option(
     "--db",
@@ -179,6 +182,9 @@ def up(
         console.print("[red]interrupted twice: stopped without draining[/]")
         sys.exit(130)
     except (LoomliteError, BaseExceptionGroup) as exc:
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(_AbortRequested):
+            console.print("[red]interrupted twice: stopped without draining[/]")
+            sys.exit(130)
         error = _loomlite_error(exc)
         if error is None:
             raise
@@ -224,6 +230,14 @@ def _prepare_gateway(settings: Any, console: Console) -> Any:
         "API key: the value of the api_key setting (LOOMLITE_API_KEY)", soft_wrap=True
     )
     return settings
+
+
+class _AbortRequested(Exception):
+    """Raised on the second Ctrl-C or SIGTERM to stop without draining.
+
+    It is an Exception, not KeyboardInterrupt, because asyncio logs a
+    KeyboardInterrupt that escapes a task with a traceback at shutdown.
+    """
 
 
 def _loomlite_error(error: BaseException) -> LoomliteError | None:
@@ -276,7 +290,7 @@ async def _run(
                 task_status.started()
                 async for _ in signals:
                     if stop.is_set():
-                        raise KeyboardInterrupt
+                        raise _AbortRequested
                     logger.warning(
                         "stop requested: draining (press Ctrl-C again to abort)"
                     )

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from loomlite.contract.types import ContractModel, DeviceId, UtcDatetime
 
-__all__ = ["ENVELOPE_FIELDS", "Envelope", "new_id"]
+__all__ = ["ENVELOPE_FIELDS", "LATEST_EVENT_TIME", "Envelope", "new_id"]
+
+LATEST_EVENT_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+"""First rejected ``recorded_at``. Stages add a day or a window to event
+times (a step day's end, an activity window's end), and the year of margin
+keeps those results within datetime's limit of year 9999."""
 
 
 def new_id() -> str:
@@ -34,6 +39,17 @@ class Envelope(ContractModel):
     device_id: DeviceId
     recorded_at: UtcDatetime = Field(description="Event time, UTC.")
     received_at: UtcDatetime = Field(description="Intake or derivation time, UTC.")
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _check_event_time(cls, value: datetime) -> datetime:
+        if value >= LATEST_EVENT_TIME:
+            raise ValueError(
+                f"event time {value.isoformat()} is too late: expected a time "
+                "before 9999-01-01T00:00:00Z, so that the day and window ends "
+                "derived from it stay within year 9999"
+            )
+        return value
 
     @model_validator(mode="after")
     def _check_version(self) -> Self:

@@ -11,6 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loomlite.errors import LoomliteError, MessageValidationError
@@ -104,6 +105,15 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client closed the connection, so no response can be sent. A
+            # phone that loses its network mid-upload is routine, not a 500.
+            request = Request(scope)
+            logger.info(
+                "client disconnected before sending the whole body of %s %s",
+                request.method,
+                request.url.path,
+            )
         except Exception as exc:
             request = Request(scope)
             trace = request_trace(request)

@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from loomlite.errors import ConfigurationError
 from loomlite.runtime.settings import LoomliteSettings, _profile_values
@@ -151,8 +152,28 @@ def load_settings(
         raise _configuration_error(
             exc, overrides, values, path, overrides_label
         ) from None
+    except SettingsError as exc:
+        raise _environment_error(exc) from None
     finally:
         _profile_values.reset(token)
+
+
+def _environment_error(error: SettingsError) -> ConfigurationError:
+    """Convert pydantic-settings' error for a section variable that is not a
+    JSON object, such as LOOMLITE_HTTP, into a ConfigurationError."""
+    match = re.search(r'field "([^"]+)"', str(error))
+    if match is None:
+        return ConfigurationError(f"invalid settings: {error}")
+    key = match.group(1)
+    variable = f"{_ENV_PREFIX}{key.upper()}"
+    value_text = _shorten(os.environ.get(variable))
+    exception = ConfigurationError(
+        f"invalid settings: {key!r} from environment variable {variable}: "
+        f"expected a JSON object, or one variable per key such as "
+        f"{variable}__ENABLED=true (got {value_text})"
+    )
+    exception.key, exception.source = key, variable
+    return exception
 
 
 def _configuration_error(

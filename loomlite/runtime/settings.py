@@ -10,7 +10,7 @@ profile; building ``LoomliteSettings()`` directly skips the profile file.
 from __future__ import annotations
 
 import contextvars
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from loomlite.contract.types import UtcDatetime
+from loomlite.durations import parse_duration
 
 __all__ = [
     "AiSettings",
@@ -452,7 +453,10 @@ class LoomliteSettings(BaseSettings):
     # passed; the code that drives a run reads it.
     duration: timedelta | None = Field(
         default=None,
-        description="Event time a run covers, in seconds or ISO 8601; None: no limit.",
+        description=(
+            "Event time a run covers: seconds, a value such as '90s' or '1h30m', "
+            "or ISO 8601 such as 'PT30M'; None: no limit."
+        ),
     )
     log_level: LogLevel = "INFO"
     api_key: SecretStr | None = Field(
@@ -482,6 +486,37 @@ class LoomliteSettings(BaseSettings):
                 "clock 'manual' needs 'start', the virtual time it starts at "
                 "(for example 2024-05-01T08:00:00Z)"
             )
+        return value
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _parse_duration_text(cls, value: Any) -> Any:
+        # Text in the command-line forms ('3600', '90s', '1h30m') goes through
+        # parse_duration. Pydantic parses ISO 8601 ('PT30M') and numbers.
+        if not isinstance(value, str):
+            return value
+        if value.strip().lstrip("+-").upper().startswith("P"):
+            return value
+        return parse_duration(value)
+
+    @field_validator("duration")
+    @classmethod
+    def _check_duration(
+        cls, value: timedelta | None, info: ValidationInfo
+    ) -> timedelta | None:
+        if value is None:
+            return value
+        if value <= timedelta(0):
+            raise ValueError("it must be more than 0 seconds")
+        # A run ends at start + duration, which must stay a valid datetime.
+        start = info.data.get("start") or datetime.now(UTC)
+        try:
+            start + value
+        except OverflowError:
+            raise ValueError(
+                f"a run from {start.isoformat()} lasting {value.days} days ends "
+                "after year 9999; choose a shorter duration"
+            ) from None
         return value
 
     @model_validator(mode="after")

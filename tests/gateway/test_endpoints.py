@@ -658,6 +658,14 @@ def bad_cases() -> list[Bad]:
             "retention",
         ),
         Bad(
+            "event-time-in-year-9999",
+            "/sensor/gps",
+            envelope(**gps, recorded_at="9999-12-31T23:59:59Z"),
+            422,
+            "recorded_at",
+            "before 9999-01-01T00:00:00Z",
+        ),
+        Bad(
             "unknown-field",
             "/sensor/gps",
             envelope(**gps, altitude_ft=3.0),

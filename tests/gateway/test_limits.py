@@ -7,6 +7,7 @@ topic, the ingest error topic included, received a record.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -274,3 +275,49 @@ async def test_json_without_content_type_accepted(gateway: GatewayRun) -> None:
     )
 
     assert response.status_code == 201, response.text
+
+
+class _GatewayLogRecords(logging.Handler):
+    """Collect the gateway's log records and signal the first one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.first = anyio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.first.set()
+
+
+async def test_client_gone_mid_body_logged_briefly(gateway: GatewayRun) -> None:
+    records = _GatewayLogRecords()
+    logger = logging.getLogger("loomlite.gateway.app")
+    logger.addHandler(records)
+    previous_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    head = (
+        "POST /sensor/gps HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{gateway.gateway.port}\r\n"
+        f"X-API-Key: {API_KEY}\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 500\r\n\r\n"
+    ).encode()
+    try:
+        stream = await anyio.connect_tcp("127.0.0.1", gateway.gateway.port)
+        async with stream:
+            await stream.send(head + b'{"latitude": 1.0,')
+        with anyio.fail_after(10):
+            await records.first.wait()
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(previous_level)
+    response = await gateway.client.post(
+        "/sensor/gps", json=envelope(latitude=1.0, longitude=2.0)
+    )
+
+    assert [record.levelno for record in records.records] == [logging.INFO]
+    assert records.records[0].exc_info is None
+    assert "disconnected" in records.records[0].getMessage()
+    assert "POST /sensor/gps" in records.records[0].getMessage()
+    assert response.status_code == 201

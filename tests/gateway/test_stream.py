@@ -121,3 +121,18 @@ async def test_stream_listed_in_connections(gateway: GatewayRun) -> None:
 
     assert listing["active_connections"] == 1
     assert listing["connected_devices"] == [DEVICE]
+
+
+async def test_stream_frames_without_data(gateway: GatewayRun) -> None:
+    async with _open(gateway) as socket:
+        pong = await _ask(socket, {"message_type": "ping"})
+        unknown = await _ask(socket, {"message_type": "video"})
+        chunk = await _ask(socket, {"message_type": "audio_chunk"})
+        listed = await _ask(socket, [])
+
+    assert pong == {"type": "pong", "timestamp": None}
+    assert unknown == {"type": "error", "message": "Unknown message type: video"}
+    assert chunk["type"] == "error"
+    assert "'data' object" in chunk["message"]
+    assert listed["type"] == "error"
+    assert "'message_type'" in listed["message"]

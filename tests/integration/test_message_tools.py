@@ -422,3 +422,53 @@ def test_replay_rekey_keys_by_device(demo_recording: Path, tmp_path: Path) -> No
     assert f"re-keyed {len(fixes)} message(s)" in result.output
     keys = {json.loads(line)["key"] for line in tailed.output.splitlines()}
     assert keys == {item["value"]["device_id"] for item in fixes}
+
+
+async def create_broker_file(state_dir: Path) -> None:
+    from loomlite.broker import DurableBroker
+    from loomlite.replay import create_catalog_topics
+
+    async with DurableBroker(state_dir / "broker.sqlite3") as broker:
+        await create_catalog_topics(broker)
+
+
+def test_redrive_unknown_id_is_error(tmp_path: Path) -> None:
+    anyio.run(create_broker_file, tmp_path)
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "redrive",
+            GEOCODING_ERRORS,
+            "--message-id",
+            "no-such-id",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "'no-such-id' is not a pending record" in result.output
+    assert "--list" in result.output
+    assert "0 redriven, 0 discarded, 0 pending" in result.output
+
+
+def test_replay_into_log_rejects_process(tmp_path: Path) -> None:
+    recording = tmp_path / "empty.jsonl"
+    recording.write_text("")
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(recording),
+            "--into",
+            "log",
+            "--process",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "--process works only with --into runtime" in result.output

@@ -124,3 +124,28 @@ def test_sorted_by_arrival_not_event_time() -> None:
     sensor = recorded(b'{"received_at":"2025-06-02T07:00:05Z"}', MOMENT)
 
     assert sorted_by_arrival([sensor, later_event]) == [later_event, sensor]
+
+
+@pytest.mark.parametrize("key", [5, ["phone-1"], {"id": 1}, True])
+def test_non_string_key_is_rejected(key: object) -> None:
+    item = json.loads(encode_record(record(b"{}")))
+    item["key"] = key
+
+    with pytest.raises(ValueError) as caught:
+        decode_line(json.dumps(item), "line 4")
+
+    assert "invalid recording line 4" in str(caught.value)
+    assert f"key {key!r}" in str(caught.value)
+    assert "expected a string or null" in str(caught.value)
+
+
+@pytest.mark.parametrize("headers", [[["trace"]], ["trace"], {"trace": "AA=="}, 7])
+def test_malformed_headers_are_rejected(headers: object) -> None:
+    item = json.loads(encode_record(record(b"{}")))
+    item["headers"] = headers
+
+    with pytest.raises(ValueError) as caught:
+        decode_line(json.dumps(item), "line 2")
+
+    assert "invalid recording line 2" in str(caught.value)
+    assert "expected a list of [name, value] pairs" in str(caught.value)

@@ -31,3 +31,23 @@ def test_negative_seed_is_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "'seed' from command-line options" in result.output
     assert "(got -1)" in result.output
+
+
+def test_huge_duration_is_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "up",
+            "--profile",
+            "ci",
+            "--duration",
+            "99999999d",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "'duration' from command-line options" in result.output
+    assert "after year 9999" in result.output
+    assert "Traceback" not in result.output

@@ -48,3 +48,46 @@ def test_first_sigint_at_start_drains() -> None:
     assert "KeyboardInterrupt" not in result.stderr, result.stderr[-2000:]
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "drained"
+
+
+# The stand-in session sends SIGINT twice and then never finishes, as a
+# drain that hangs would. The second signal must end the command at once.
+_TWICE_SCRIPT = textwrap.dedent(
+    """
+    import os
+    import signal
+    import sys
+
+    import anyio
+
+    import loomlite.session
+    from loomlite.cli import main
+
+    async def hanging_session(settings, *, virtual, stop, on_start):
+        os.kill(os.getpid(), signal.SIGINT)
+        with anyio.fail_after(30):
+            await stop.wait()
+        os.kill(os.getpid(), signal.SIGINT)
+        with anyio.fail_after(30):
+            await anyio.sleep_forever()
+
+    loomlite.session.run_session = hanging_session
+    main(["up", "--profile", "ci", "--no-panel", "--state-dir", sys.argv[1]])
+    """
+)
+
+
+def test_second_sigint_aborts_cleanly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _TWICE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+
+    assert result.returncode == 130, result.stderr[-2000:]
+    assert "interrupted twice: stopped without draining" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "unhandled exception" not in result.stderr

@@ -5,7 +5,8 @@ A client sends JSON text frames ``{"message_type": ..., "data": {...}}``.
 ``chunk_data`` as base64, ``sample_rate``, ``duration_ms``, ``recorded_at``
 ...) without ``device_id``, which the path gives. Each chunk is published to
 ``device.audio.raw`` and acknowledged with ``{"type": "ack", ...}`` after the
-broker stored it. ``ping`` gets ``{"type": "pong"}``; anything else gets
+broker stored it. ``ping``, with or without ``data``, gets
+``{"type": "pong"}``; anything else gets
 ``{"type": "error", "message": ...}`` and the connection stays open.
 
 Production left this socket without authentication. Here the handshake
@@ -52,13 +53,17 @@ async def _handle_frame(
         frame = json.loads(text)
     except (ValueError, RecursionError):
         return _error("Invalid JSON format")
-    if not isinstance(frame, dict) or not isinstance(frame.get("data"), dict):
+    if not isinstance(frame, dict):
         return _error("expected an object with 'message_type' and a 'data' object")
-    kind, data = frame.get("message_type"), frame["data"]
+    kind, data = frame.get("message_type"), frame.get("data", {})
+    if not isinstance(data, dict):
+        return _error("expected an object with 'message_type' and a 'data' object")
     if kind == "ping":
         return {"type": "pong", "timestamp": data.get("timestamp")}
     if kind != "audio_chunk":
         return _error(f"Unknown message type: {str(kind)[:100]}")
+    if "data" not in frame:
+        return _error("an audio_chunk frame needs a 'data' object with the chunk")
     if data.get("device_id", device_id) != device_id:
         return _error("data.device_id differs from the device id in the path")
     # Production gave every chunk a new trace.

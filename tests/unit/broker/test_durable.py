@@ -252,3 +252,19 @@ async def test_statistics_kind_is_durable(
     async with durable(broker_path, clock) as broker:
         assert broker.statistics().kind == "durable"
         assert "broker.sqlite3" in repr(broker)
+
+
+async def test_second_broker_on_file_rejected(
+    broker_path: Path, clock: ManualClock
+) -> None:
+    async with durable(broker_path, clock) as first:
+        await first.create_topic(TopicConfig(TOPIC))
+        await first.publish(TOPIC, b"kept", key="k")
+        second = durable(broker_path, clock)
+        with pytest.raises(BrokerStorageError) as caught:
+            await second.start()
+
+    assert str(broker_path) in str(caught.value)
+    assert "in use by process" in str(caught.value)
+    async with durable(broker_path, clock) as reopened:
+        assert reopened.end_offset(TOPIC, 0) == 1

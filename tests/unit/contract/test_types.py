@@ -161,6 +161,40 @@ def test_timestamp_beyond_utc_range_rejected(text: str) -> None:
     assert "out of range once converted to UTC" in str(raised.value)
 
 
+@pytest.mark.parametrize("text", ["9999-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_event_time_in_year_9999_rejected(text: str) -> None:
+    payload = {"device_id": "d", "recorded_at": text, "lux": 1.0}
+
+    with pytest.raises(MessageValidationError) as raised:
+        normalise("device.sensor.light.raw", payload, received_at=RECEIVED)
+
+    assert "'recorded_at'" in str(raised.value)
+    assert "year 9999" in str(raised.value)
+
+
+def test_event_time_in_year_9999_rejected_when_decoding() -> None:
+    spec = CATALOG.get("device.sensor.light.raw")
+    value = (
+        b'{"device_id":"d","recorded_at":"9999-06-01T00:00:00Z",'
+        b'"received_at":"2024-01-15T11:00:00Z","lux":1.0}'
+    )
+
+    with pytest.raises(MessageValidationError) as raised:
+        decode(spec, value)
+
+    assert "year 9999" in str(raised.value)
+
+
+def test_event_time_in_year_9998_accepted() -> None:
+    message = normalise(
+        "device.sensor.light.raw",
+        {"device_id": "d", "recorded_at": "9998-12-31T23:59:59Z", "lux": 1.0},
+        received_at=RECEIVED,
+    )
+
+    assert message.recorded_at == datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def test_aware_timestamp_converted_to_utc() -> None:
     zone = timezone(timedelta(hours=-5))
     stamp = Stamp(at=datetime(2024, 1, 15, 5, 30, tzinfo=zone))

@@ -284,3 +284,51 @@ async def test_watch_profile_reloads_edits(tmp_path: Path) -> None:
     assert "rejected the edit" in signal.messages[0]
     assert "'log_level'" in signal.messages[0]
     assert [settings.log_level for settings in seen] == ["DEBUG"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("3600", 3600.0), ("90s", 90.0), ("1h30m", 5400.0), ("PT30M", 1800.0)],
+)
+def test_env_duration_forms(
+    monkeypatch: pytest.MonkeyPatch, text: str, seconds: float
+) -> None:
+    monkeypatch.setenv("LOOMLITE_DURATION", text)
+
+    settings = load_settings("ci")
+
+    assert settings.duration is not None
+    assert settings.duration.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ['"PT0S"', '"-PT60S"', "0", "-5"])
+def test_non_positive_duration_is_rejected(tmp_path: Path, text: str) -> None:
+    path = write_profile(tmp_path, f"duration = {text}\n")
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+
+    assert caught.value.key == "duration"
+    assert "more than 0 seconds" in str(caught.value)
+
+
+def test_duration_past_year_9999_is_rejected() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings("ci", duration="99999999d")
+
+    assert caught.value.key == "duration"
+    assert "after year 9999" in str(caught.value)
+    assert "2025-06-02T07:00:00+00:00" in str(caught.value)
+
+
+def test_malformed_nested_env_json_is_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOOMLITE_HTTP", "{bad")
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings("ci")
+
+    assert caught.value.source == "LOOMLITE_HTTP"
+    assert "LOOMLITE_HTTP" in str(caught.value)
+    assert "JSON object" in str(caught.value)
