@@ -60,7 +60,10 @@ class SpeedType(click.ParamType[float | str]):
             )
         if not (math.isfinite(factor) and factor > 0):
             self.fail(
-                f"invalid speed {value!r}: the factor must be positive", param, ctx
+                f"invalid speed {value!r}: the factor must be a positive finite "
+                "number; use 'max' to run as fast as possible",
+                param,
+                ctx,
             )
         return factor
 

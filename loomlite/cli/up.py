@@ -94,7 +94,15 @@ def _overrides(
     help="Virtual seconds per real second (1 is real time), or 'max' to run "
     "as fast as the pipeline goes; default: the profile's.",
 )
-@click.option("--seed", type=int, help="Seed of the simulators (same seed, same data).")
+@click.option(
+    "--seed",
+    type=int,
+    help=(
+        "Seed of the simulators. The same seed gives the same data at "
+        "--speed max; at a real-time factor a loaded machine can make the "
+        "simulators skip ticks, and they log a warning when they do."
+    ),
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -84,6 +84,12 @@ def find_profile(profile: str | Path) -> Path:
     text = str(profile)
     if isinstance(profile, Path) or "/" in text or text.endswith(".toml"):
         path = Path(profile)
+        if path.is_dir():
+            raise ConfigurationError(
+                f"invalid profile {text!r}: it is a directory; expected a .toml "
+                "file or a profile name such as 'demo'",
+                key="profile",
+            )
         if not path.is_file():
             raise ConfigurationError(f"profile file {text!r} not found", key="profile")
         return path

@@ -51,3 +51,21 @@ def test_huge_duration_is_error(tmp_path: Path) -> None:
     assert "'duration' from command-line options" in result.output
     assert "after year 9999" in result.output
     assert "Traceback" not in result.output
+
+
+def test_directory_as_profile_is_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["up", "--profile", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert f"invalid profile '{tmp_path}': it is a directory" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_infinite_speed_is_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["up", "--profile", "ci", "--speed", "inf", "--state-dir", str(tmp_path)]
+    )
+
+    assert result.exit_code == 2
+    assert "invalid speed 'inf': the factor must be a positive finite" in result.output
+    assert "use 'max'" in result.output
