@@ -341,14 +341,21 @@ class Dispatcher:
     ) -> None:
         first = inputs[0]
         record = first.record
+        # A record that does not decode, and an open circuit (an error class
+        # with ``log_traceback = False``), need no traceback: the message says
+        # it all, and a circuit's cause was logged when it opened.
+        traceback = getattr(error, "log_traceback", True)
         if isinstance(error, MessageValidationError):
-            failure = "cannot decode a record"
+            failure = f"cannot decode a record ({error})"
+            traceback = False
         elif isinstance(error, OutputPublishError):
             failure = (
                 f"cannot publish the output of handler {route.subscription.handler!r}"
             )
         else:
             failure = f"handler {route.subscription.handler!r} failed"
+            if not traceback:
+                failure = f"{failure} ({error})"
         count = f" (and {len(inputs) - 1} more in the batch)" if len(inputs) > 1 else ""
         extra = {
             "component": self.context.component,
@@ -371,9 +378,7 @@ class Dispatcher:
             record.offset,
             count,
             route.error_topic,
-            # An error class with ``log_traceback = False`` (an open circuit)
-            # repeats for every record, and its cause was logged when it began.
-            exc_info=error if getattr(error, "log_traceback", True) else None,
+            exc_info=error if traceback else None,
             extra=extra,
         )
 
