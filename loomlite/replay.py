@@ -23,7 +23,13 @@ from loomlite.runtime.runtime import Runtime, retention_policy
 from loomlite.runtime.settings import LoomliteSettings
 from loomlite.runtime.topology import Topology
 
-__all__ = ["ReplayReport", "Speed", "replay_into_broker", "replay_into_runtime"]
+__all__ = [
+    "ReplayReport",
+    "Speed",
+    "invalid_messages",
+    "replay_into_broker",
+    "replay_into_runtime",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +63,23 @@ def check_speed(speed: Speed) -> Speed:
         f"invalid replay speed {speed!r}: expected a positive factor or 'max'",
         key="speed",
     )
+
+
+def invalid_messages(
+    messages: Sequence[RecordedMessage], catalog: Catalog = CATALOG
+) -> list[str]:
+    """Describe each message of a catalog topic whose value does not decode
+    to the topic's model, as ``topic[partition]@offset: reason``."""
+    problems: list[str] = []
+    for message in messages:
+        if message.topic not in catalog:
+            continue
+        try:
+            decode(catalog.get(message.topic), message.value)
+        except LoomliteError as exc:
+            where = f"{message.topic}[{message.partition}]@{message.offset}"
+            problems.append(f"{where}: {exc}")
+    return problems
 
 
 def replay_clock(messages: Sequence[RecordedMessage], speed: Speed) -> Clock:

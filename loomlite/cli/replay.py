@@ -80,10 +80,21 @@ def replay(
             "--process works only with --into runtime, because --into log "
             "starts no components"
         )
+    from loomlite.replay import invalid_messages
+
     try:
         messages = sorted_by_arrival(read_recording(file))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    problems = invalid_messages(messages)
+    if problems:
+        shown = "\n  ".join(problems[:5])
+        more = f"\n  and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise click.ClickException(
+            f"{len(problems)} message(s) of {file} do not match their topic's "
+            f"model, so nothing was replayed:\n  {shown}{more}\n"
+            "fix or remove those lines and replay again"
+        )
     if into == "log":
         report = run_command(lambda: _into_log(messages, speed, rekey, state_dir))
     else:
