@@ -143,6 +143,7 @@ def load_settings(
     values = read_profile(path) if path is not None else {}
     if path is not None:
         values.setdefault("profile", path.stem)
+        _resolve_phone_track(values, path)
 
     token = _profile_values.set(values)
     try:
@@ -153,6 +154,19 @@ def load_settings(
         ) from None
     finally:
         _profile_values.reset(token)
+
+
+def _resolve_phone_track(values: dict[str, Any], path: Path) -> None:
+    """Make a relative ``simulators.phone.track`` relative to the profile file."""
+    simulators = values.get("simulators")
+    if not isinstance(simulators, dict):
+        return
+    phone = simulators.get("phone")
+    if not isinstance(phone, dict):
+        return
+    track = phone.get("track")
+    if isinstance(track, str) and track and not Path(track).is_absolute():
+        phone["track"] = str(path.parent / track)
 
 
 def _configuration_error(
