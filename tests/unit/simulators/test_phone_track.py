@@ -201,6 +201,7 @@ def test_profile_without_track_walks_bundled() -> None:
         ("nothing.gpx", gpx_text("<trk><trkseg/></trk>"), "no usable track point"),
         ("broken.gpx", "<gpx><trk>", "not well-formed XML"),
     ],
+    ids=["no-points", "not-xml"],
 )
 def test_profile_bad_track_is_rejected(
     tmp_path: Path, name: str, text: str, reason: str
