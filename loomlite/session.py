@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -39,7 +40,7 @@ from loomlite.components.persist import (
 )
 from loomlite.contract import CATALOG
 from loomlite.contract.catalog import TopicKind
-from loomlite.errors import ConfigurationError
+from loomlite.errors import ConfigurationError, GpxError
 from loomlite.runtime.runtime import Runtime, RuntimeStatistics
 from loomlite.runtime.settings import LoomliteSettings
 from loomlite.runtime.topology_file import write_topology_file
@@ -137,12 +138,12 @@ def build_devices(
     # Simulated days run midnight to midnight in UTC, whatever time the run
     # starts at, so a run from 07:00 meets the owner waking up.
     midnight = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    scenario = PhoneScenario(midnight, seed=seed)
     devices: list[Simulator] = []
     options = settings.simulators
     if not options.enabled:
-        return scenario, devices
+        return PhoneScenario(midnight, seed=seed), devices
     phone_config = _source_config(PhoneConfig, options.phone, "simulators.phone")
+    scenario = _phone_scenario(midnight, seed, phone_config.track)
     for index in range(options.devices):
         devices.append(
             PhoneSimulator(
@@ -162,6 +163,17 @@ def build_devices(
             )
         )
     return scenario, devices
+
+
+def _phone_scenario(start: datetime, seed: int, track: Path | None) -> PhoneScenario:
+    try:
+        return PhoneScenario(start, seed=seed, walk_track=track)
+    except GpxError as error:
+        raise ConfigurationError(
+            f"invalid simulators.phone.track: {error}; give a GPX file with at "
+            "least one <trkpt> or remove the setting to walk the bundled track",
+            key="simulators.phone.track",
+        ) from error
 
 
 _ConfigT = TypeVar("_ConfigT", bound=BaseModel)

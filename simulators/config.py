@@ -14,6 +14,7 @@ can write ``interval = 30``.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -113,7 +114,8 @@ class PhoneConfig(BaseModel):
 
     ``legacy_share`` is the fraction of GPS, accelerometer, heart rate, power
     and audio payloads sent in an older shape (nested ``data{}``, field
-    aliases such as ``bearing``, ``heart_rate`` or ``chunk_data``).
+    aliases such as ``bearing``, ``heart_rate`` or ``chunk_data``). ``track``
+    is a GPX file for the morning walk (see ``simulators.scenario``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -131,6 +133,14 @@ class PhoneConfig(BaseModel):
     app_events: ToggleConfig = ToggleConfig()
     notifications: ToggleConfig = ToggleConfig(enabled=False)
     legacy_share: float = Field(0.02, ge=0.0, le=1.0)
+    track: Path | None = Field(
+        None,
+        description=(
+            "GPX file of the morning walk in place of the bundled Mojstrovka "
+            "track; a relative path in a profile is read from the profile's "
+            "directory. The walk is re-timed at walking pace."
+        ),
+    )
 
     @classmethod
     def every_source(cls, **overrides: object) -> PhoneConfig:
@@ -139,7 +149,7 @@ class PhoneConfig(BaseModel):
         values: dict[str, object] = {
             name: getattr(defaults, name).with_enabled()
             for name in cls.model_fields
-            if name != "legacy_share"
+            if name not in ("legacy_share", "track")
         }
         values.update(overrides)
         return cls.model_validate(values)

@@ -318,6 +318,10 @@ def retime(
     point's time plus the great-circle distance between the two divided by
     ``speed_mps``, so consecutive points at one position share an instant.
     Callers usually pass the scenario clock's ``now()`` as ``start``.
+
+    The phone scenario re-times every walk this way, including a GPX file set
+    with ``[simulators.phone] track`` in a profile, so a file whose points
+    all carry one bogus 1901 instant, or no time, plays back like any other.
     """
     if not (math.isfinite(speed_mps) and speed_mps > 0):
         raise ValueError(

@@ -22,6 +22,7 @@ from typing import Any
 from simulators.base import DayEvents, Message, PeriodicSource, Simulator, Source
 from simulators.config import PhoneConfig
 from simulators.context import DeviceContext
+from simulators.gpx import read_gpx
 from simulators.ids import device_uuid
 from simulators.media import Conversation, ScreenImage
 from simulators.payloads import PayloadFactory
@@ -69,8 +70,8 @@ class PhoneSimulator(Simulator):
     """A phone carried by the owner of a PhoneScenario.
 
     Without a ``scenario`` the phone plans one from the clock's time when
-    ``run`` starts. ``device_id`` defaults to a UUID derived from the seed
-    and ``name``.
+    ``run`` starts, on ``config.track`` when that is set. ``device_id``
+    defaults to a UUID derived from the seed and ``name``.
     """
 
     def __init__(
@@ -87,6 +88,10 @@ class PhoneSimulator(Simulator):
         self.name = name
         self.config = config or PhoneConfig()
         self.scenario = scenario
+        if scenario is None and self.config.track is not None:
+            # The scenario is planned when the run starts. Reading the file
+            # now makes a bad track fail here, with GpxError naming it.
+            read_gpx(self.config.track)
         self.device_id = device_id or device_uuid(seed, name)
         self.truth = GroundTruth(name, self.device_id)
         self.gait: GaitTimeline | None = None
@@ -94,7 +99,9 @@ class PhoneSimulator(Simulator):
 
     def sources(self, start: datetime, until: datetime) -> Sequence[Source]:
         if self.scenario is None:
-            self.scenario = PhoneScenario(start, seed=self.seed)
+            self.scenario = PhoneScenario(
+                start, seed=self.seed, walk_track=self.config.track
+            )
         scenario = self.scenario
         config = self.config
         context = DeviceContext(

@@ -16,20 +16,34 @@ Home is the walk's first point. The two tracks lie 129 km apart, so two
 drives at highway speed connect them and keep positions continuous.
 NOTE: those drives follow a straight line, not roads.
 
+``PhoneScenario(walk_track=path)`` replaces the Mojstrovka walk with another
+GPX file (the profile setting ``[simulators.phone] track``). Its recorded
+times are ignored, because the walk is re-timed at walking pace like the
+bundled one, so a track with constant, missing or backwards times plays back
+the same.
+Home moves to its first point, and the viewpoint, summit and hut stays sit
+at the same fractions of its points as on Mojstrovka. A stay whose region
+would overlap home, the office or an earlier stay is left out, so on a short
+track the walk may have no stay, and the hut's conversation then starts when
+the walk ends.
+
 ``PhoneScenario.regions`` lists the geofences (home, viewpoint, summit,
 mountain-hut, office) for a profile's georegion settings.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from loomlite.components.enrich.geo import haversine_distance
 from simulators.gpx import (
     DRIVING_SPEED_MPS,
     WALKING_SPEED_MPS,
@@ -66,6 +80,8 @@ __all__ = [
     "Leg",
     "PhoneScenario",
 ]
+
+logger = logging.getLogger(__name__)
 
 WALK_TRACK = "Mojstrovka.gpx"
 CAR_TRACK = "around-visnjan-with-car.gpx"
@@ -109,14 +125,74 @@ def _track_points(name: str) -> tuple[GpxPoint, ...]:
     return read_gpx(bundled_track_path(name)).track_points()
 
 
-def _build_regions() -> tuple[Region, ...]:
-    regions = []
-    for spec in _REGIONS:
-        point = _track_points(spec.track)[spec.point_index]
-        regions.append(
-            Region(spec.name, point.latitude, point.longitude, spec.radius_m)
-        )
-    return tuple(regions)
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """The morning walk's points and its stays, indexed into those points."""
+
+    points: tuple[GpxPoint, ...]
+    stays: tuple[_RegionSpec, ...]
+
+
+def _bundled_walk() -> _Walk:
+    stays = tuple(
+        spec
+        for spec in _REGIONS
+        if spec.track == WALK_TRACK and spec.dwell_minutes is not None
+    )
+    return _Walk(_track_points(WALK_TRACK), stays)
+
+
+def _walk_from_file(path: Path) -> _Walk:
+    """Read a walk from the GPX file at ``path``, placing the bundled walk's
+    stays at the same fractions of its points.
+
+    Raises GpxError naming the file when it cannot be read, is not GPX, or
+    has no usable track point.
+    """
+    points = read_gpx(path).track_points()
+    bundled = _bundled_walk()
+    scale = (len(points) - 1) / (len(bundled.points) - 1)
+    home = next(spec for spec in _REGIONS if spec.name == "home")
+    office = next(spec for spec in _REGIONS if spec.name == "office")
+    placed = [
+        (points[0], home.radius_m),
+        (_track_points(CAR_TRACK)[office.point_index], office.radius_m),
+    ]
+    stays = []
+    for spec in bundled.stays:
+        index = round(spec.point_index * scale)
+        point = points[index]
+        # Ground truth and region_at expect at most one region at a time.
+        if any(_distance(point, other) < spec.radius_m + r for other, r in placed):
+            logger.info(
+                "%s: left out the %s stay, whose region would overlap another",
+                path,
+                spec.name,
+            )
+            continue
+        placed.append((point, spec.radius_m))
+        stays.append(replace(spec, track=str(path), point_index=index))
+    return _Walk(points, tuple(stays))
+
+
+def _distance(first: GpxPoint, second: GpxPoint) -> float:
+    return haversine_distance(
+        first.latitude, first.longitude, second.latitude, second.longitude
+    )
+
+
+def _build_regions(walk: _Walk) -> tuple[Region, ...]:
+    home = next(spec for spec in _REGIONS if spec.name == "home")
+    office = next(spec for spec in _REGIONS if spec.name == "office")
+    placed = [
+        (home, walk.points[0]),
+        *((spec, walk.points[spec.point_index]) for spec in walk.stays),
+        (office, _track_points(CAR_TRACK)[office.point_index]),
+    ]
+    return tuple(
+        Region(spec.name, point.latitude, point.longitude, spec.radius_m)
+        for spec, point in placed
+    )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -223,14 +299,29 @@ class DayPlan:
 
 
 class PhoneScenario:
-    """The owner's days from ``start`` on, built lazily and cached."""
+    """The owner's days from ``start`` on, built lazily and cached.
 
-    def __init__(self, start: datetime, *, seed: int = 0) -> None:
+    ``walk_track`` is a GPX file for the morning walk in place of the bundled
+    Mojstrovka track. Raises GpxError naming the file when it cannot be read
+    or has no usable track point.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        *,
+        seed: int = 0,
+        walk_track: str | Path | None = None,
+    ) -> None:
         if start.tzinfo is None:
             raise ValueError(f"start must be timezone-aware, got naive {start!r}")
         self.start = start.astimezone(UTC)
         self.seed = seed
-        self.regions = _build_regions()
+        if walk_track is None:
+            self._walk = _bundled_walk()
+        else:
+            self._walk = _walk_from_file(Path(walk_track))
+        self.regions = _build_regions(self._walk)
         self.wifi_networks = self._build_networks()
         self.fixed_devices = self._build_fixed_devices()
         self._days: dict[int, DayPlan] = {}
@@ -243,7 +334,9 @@ class PhoneScenario:
             raise ValueError(f"day index must not be negative, got {index!r}")
         plan = self._days.get(index)
         if plan is None:
-            plan = _plan_day(self.start + index * DAY, index, self.seed, self.regions)
+            plan = _plan_day(
+                self.start + index * DAY, index, self.seed, self.regions, self._walk
+            )
             # Keep a few days: sources read the current one and the next.
             if len(self._days) >= 3:
                 del self._days[min(self._days)]
@@ -334,14 +427,18 @@ def _minutes(value: float) -> timedelta:
 
 
 def _plan_day(
-    day_start: datetime, index: int, seed: int, regions: Sequence[Region]
+    day_start: datetime,
+    index: int,
+    seed: int,
+    regions: Sequence[Region],
+    walk_track: _Walk,
 ) -> DayPlan:
     random = derive_rng(seed, "scenario", "day", index)
     wake = day_start + timedelta(hours=6, minutes=30) + _minutes(random.uniform(0, 45))
-    walk = _walk_leg(random, wake + _minutes(random.uniform(30, 60)))
+    walk = _walk_leg(random, wake + _minutes(random.uniform(30, 60)), walk_track)
     leave = walk.end + _minutes(random.uniform(40, 80))
     drive_out = _straight_leg(
-        "drive out", _track_points(WALK_TRACK)[-1], _track_points(CAR_TRACK)[0], leave
+        "drive out", walk_track.points[-1], _track_points(CAR_TRACK)[0], leave
     )
     office_until = day_start + timedelta(hours=16, minutes=30)
     office_until += _minutes(random.uniform(0, 60))
@@ -349,7 +446,7 @@ def _plan_day(
     drive_home = _straight_leg(
         "drive home",
         _track_points(CAR_TRACK)[-1],
-        _track_points(WALK_TRACK)[0],
+        walk_track.points[0],
         car.end,
     )
     bedtime = (
@@ -378,15 +475,15 @@ def _plan_day(
     )
 
 
-def _walk_leg(random: np.random.Generator, start: datetime) -> Leg:
-    points = retime(_track_points(WALK_TRACK), start=start, speed_mps=WALKING_SPEED_MPS)
-    visits = [
-        Visit(
-            spec.name, spec.point_index, _minutes(random.uniform(*spec.dwell_minutes))
-        )
-        for spec in _REGIONS
-        if spec.track == WALK_TRACK and spec.dwell_minutes is not None
-    ]
+def _walk_leg(random: np.random.Generator, start: datetime, walk: _Walk) -> Leg:
+    # Recorded times are never played back, so bogus or missing ones do not
+    # matter. Every walk moves at walking pace from ``start``.
+    points = retime(walk.points, start=start, speed_mps=WALKING_SPEED_MPS)
+    visits = []
+    for spec in walk.stays:
+        assert spec.dwell_minutes is not None
+        dwell = _minutes(random.uniform(*spec.dwell_minutes))
+        visits.append(Visit(spec.name, spec.point_index, dwell))
     return Leg("morning walk", "walking", Track(points, visits), WALKING_SPEED_MPS)
 
 
@@ -486,7 +583,13 @@ def _conversations(
     """Plan four conversations: breakfast, the hut, the office and the evening."""
     random = derive_rng(seed, "conversations", index)
     walk, _, car, drive_home = legs
-    hut = next(visit for visit in walk.track.visits if visit.name == "mountain-hut")
+    hut = next(
+        (visit for visit in walk.track.visits if visit.name == "mountain-hut"), None
+    )
+    # A walk from a profile's GPX file may have no hut stay, and then the
+    # owner talks as the walk ends.
+    hut_place = "walk" if hut is None else hut.name
+    hut_arrival = walk.end if hut is None else hut.arrival
     office = car.track.visits[0]
     evening = max(
         bedtime - _minutes(random.uniform(90, 150)),
@@ -494,7 +597,7 @@ def _conversations(
     )
     starts = [
         ("home", wake + _minutes(random.uniform(10, 25))),
-        ("mountain-hut", hut.arrival + _minutes(random.uniform(1, 4))),
+        (hut_place, hut_arrival + _minutes(random.uniform(1, 4))),
         ("office", office.arrival + _minutes(random.uniform(60, 180))),
         ("home", evening),
     ]

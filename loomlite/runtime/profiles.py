@@ -150,6 +150,7 @@ def load_settings(
     values = read_profile(path) if path is not None else {}
     if path is not None:
         values.setdefault("profile", path.stem)
+        _resolve_phone_track(values, path)
 
     token = _profile_values.set(values)
     try:
@@ -180,6 +181,19 @@ def _environment_error(error: SettingsError) -> ConfigurationError:
     )
     exception.key, exception.source = key, variable
     return exception
+
+
+def _resolve_phone_track(values: dict[str, Any], path: Path) -> None:
+    """Make a relative ``simulators.phone.track`` relative to the profile file."""
+    simulators = values.get("simulators")
+    if not isinstance(simulators, dict):
+        return
+    phone = simulators.get("phone")
+    if not isinstance(phone, dict):
+        return
+    track = phone.get("track")
+    if isinstance(track, str) and track and not Path(track).is_absolute():
+        phone["track"] = str(path.parent / track)
 
 
 def _configuration_error(

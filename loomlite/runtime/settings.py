@@ -345,7 +345,9 @@ class SimulatorSettings(_Section):
     phone: dict[str, Any] = Field(
         default_factory=dict,
         description="Phone sources (simulators.config.PhoneConfig), e.g. "
-        "accelerometer = {enabled = true}; checked when the run starts.",
+        'accelerometer = {enabled = true}, and track = "walk.gpx", a GPX '
+        "file for the morning walk read relative to the profile file; "
+        "checked when the run starts.",
     )
     desktop_sources: dict[str, Any] = Field(
         default_factory=dict,

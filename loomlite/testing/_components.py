@@ -9,7 +9,7 @@ from loomlite.clock import Clock
 from loomlite.components.ai.component import AiComponent
 from loomlite.components.enrich.component import EnrichComponent
 from loomlite.components.external.component import ExternalComponent
-from loomlite.components.ingest import IngestComponent
+from loomlite.components.ingest import DEVICE_TOPICS, GATEWAY_TOPICS, IngestComponent
 from loomlite.components.monitor import MonitorComponent
 from loomlite.components.persist import (
     PersistComponent,
@@ -45,8 +45,9 @@ def build_components(
     """Return the requested components, building those given by name.
 
     The persist component is built last, subscribed to every persisted topic
-    that the other components publish or consume, plus ``inputs``. It is
-    left out when ``db_url`` is None.
+    that the other components publish or consume, to every topic that the
+    ingest intake publishes, and to ``inputs``. It is left out when
+    ``db_url`` is None.
     """
     names_or_components = list(DEFAULT_COMPONENTS if requested is None else requested)
     built: list[Component] = []
@@ -100,6 +101,9 @@ def _persist(
     settings: LoomliteSettings,
 ) -> PersistComponent:
     topics = produced_topics(others, catalog)
+    # Pipeline.publish does the ingest intake's work, so what a test
+    # publishes is stored even when the pipeline has no ingest component.
+    topics.update(catalog.resolve(name) for name in (*DEVICE_TOPICS, *GATEWAY_TOPICS))
     for component in others:
         topics.update(catalog.resolve(s.topic) for s in component.subscriptions)
     topics.update(catalog.resolve(name) for name in inputs)

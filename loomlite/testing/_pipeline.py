@@ -89,6 +89,7 @@ class Pipeline:
         self._mocks: dict[tuple[str, str], AsyncMock] = {}
         self._engine: AsyncEngine | None = None
         self._sqlite_file = sqlite_file
+        self._consumers = Topology.from_components(self.components, catalog).consumers()
         if observe_handlers:
             for component in self.components:
                 self._observe(component)
@@ -182,9 +183,12 @@ class Pipeline:
         API accepts (flat or nested, with field aliases). A dict without
         ``recorded_at`` gets the clock's time, and one without ``trace_id``
         starts a trace named after its ``message_id``, as the intake does.
-        Raises MessageValidationError naming each invalid field.
+        Raises MessageValidationError naming each invalid field, and
+        ConfigurationError when the pipeline has a persist component but no
+        component consumes ``topic``, because the message would not be stored.
         """
         spec = self.catalog.get(topic)
+        self._require_consumer(spec.name)
         moment = received_at or self.clock.now()
         if isinstance(payload, Envelope):
             message = payload
@@ -199,6 +203,27 @@ class Pipeline:
             ):
                 return record
         raise AssertionError(f"the broker did not record the publish to {spec.name}")
+
+    def _require_consumer(self, topic: str) -> None:
+        """Raise when the pipeline stores rows but would drop this message.
+
+        Without a persist component, publishing to a topic that nothing
+        consumes is allowed: the monitor, for one, only counts the records.
+        """
+        if topic in self._consumers:
+            return
+        if self.catalog.get(topic).table is None:
+            return
+        if not any(c.name == "persist" for c in self.components):
+            return
+        names = ", ".join(repr(c.name) for c in self.components)
+        raise ConfigurationError(
+            f"cannot publish to {topic!r}: no component in this pipeline "
+            f"({names}) consumes it, so persist would not store it. Add the "
+            f"component that publishes {topic!r}, or pass inputs=[{topic!r}] "
+            "to pipeline() so that persist subscribes to it",
+            key="components",
+        )
 
     def _normalise(
         self, topic: str, payload: Mapping[str, Any], moment: datetime

@@ -76,6 +76,11 @@ class GatewayRun:
         statistics = self.runtime.broker.statistics()
         return statistics.topics[CATALOG.resolve(topic)].published_total
 
+    def published_total(self) -> int:
+        """Return how many records were ever published to any topic."""
+        statistics = self.runtime.broker.statistics()
+        return sum(topic.published_total for topic in statistics.topics.values())
+
 
 @asynccontextmanager
 async def run_gateway(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from loomlite.components.ai.audio import decode_audio
 from tests.gateway.bodies import PNG_1X1, envelope, now_iso, wav_base64
 from tests.gateway.server import DEVICE, GatewayRun
 
@@ -22,6 +23,17 @@ pytestmark = pytest.mark.anyio
 def _local_naive() -> str:
     # Dart's toIso8601String() of a local DateTime has no offset suffix.
     return datetime.now(UTC).replace(tzinfo=None).isoformat()
+
+
+# The phone app cuts its recording every 5 s and posts each chunk as a 16 kHz
+# mono 16-bit WAV: 160,044 bytes, so 213,392 base64 characters.
+PHONE_AUDIO = wav_base64(5.0)
+PHONE_AUDIO_LENGTH = 213_392
+
+# The macOS client posts a 10 s, 44.1 kHz mono 16-bit WAV of a 440 Hz tone:
+# 882,044 bytes, so 1,176,060 base64 characters.
+MACOS_AUDIO = wav_base64(10.0, rate=44_100)
+MACOS_AUDIO_LENGTH = 1_176_060
 
 
 def _phone(**fields: Any) -> dict[str, Any]:
@@ -79,11 +91,11 @@ PHONE_REQUESTS: list[tuple[str, str, dict[str, Any], str]] = [
         "audio",
         "/audio/upload",
         _phone(
-            data=wav_base64(0.25),
+            data=PHONE_AUDIO,
             sample_rate=16_000,
             channels=1,
             format="wav",
-            duration_ms=250,
+            duration_ms=5_000,
             file_id="chunk_7",
         ),
         "device.audio.raw",
@@ -262,10 +274,10 @@ MACOS_REQUESTS: list[tuple[str, str, dict[str, Any], str]] = [
         "audio",
         "/audio/upload",
         _macos(
-            chunk_data=wav_base64(0.5, rate=44_100),
+            chunk_data=MACOS_AUDIO,
             sample_rate=44_100,
             channels=1,
-            duration_ms=500,
+            duration_ms=10_000,
             format="wav",
             metadata={"source": "microphone"},
         ),
@@ -386,13 +398,21 @@ UBUNTU_REQUESTS: list[tuple[str, str, Any, bool, int, str | None]] = [
 ]
 
 
+# Cases whose payload reaches the intake, which records the rejected payload
+# on the ingest error topic. The others fail before it: at the API key check,
+# at routing, or at the body's shape.
+RECORDED_REJECTIONS = {"audio-metadata", "gps-extra-fields", "heartrate-field"}
+INGEST_ERRORS = "processing.errors.ingest"
+
+
 @pytest.mark.parametrize(
-    ("path", "body", "with_key", "status", "field"),
-    [request[1:] for request in UBUNTU_REQUESTS],
+    ("case", "path", "body", "with_key", "status", "field"),
+    UBUNTU_REQUESTS,
     ids=[request[0] for request in UBUNTU_REQUESTS],
 )
 async def test_ubuntu_request_rejected(
     gateway: GatewayRun,
+    case: str,
     path: str,
     body: Any,
     with_key: bool,
@@ -409,7 +429,13 @@ async def test_ubuntu_request_rejected(
     if field is not None:
         paths = [entry["path"] for entry in detail]
         assert field in paths, detail
-    assert gateway.published("device.sensor.gps.raw") == 0
+    recorded = 1 if case in RECORDED_REJECTIONS else 0
+    assert gateway.published(INGEST_ERRORS) == recorded
+    assert gateway.published_total() == recorded
+    if recorded:
+        (rejection,) = await gateway.records(INGEST_ERRORS)
+        assert rejection.error_type == "MessageValidationError"
+        assert field in rejection.error_message
 
 
 async def test_ubuntu_audio_names_every_missing(gateway: GatewayRun) -> None:
@@ -418,3 +444,42 @@ async def test_ubuntu_audio_names_every_missing(gateway: GatewayRun) -> None:
 
     paths = {entry["path"] for entry in response.json()["detail"]}
     assert paths == {"sample_rate", "duration_ms"}
+
+
+def _audio_request(
+    requests: list[tuple[str, str, dict[str, Any], str]],
+) -> dict[str, Any]:
+    return next(body for case, _, body, _ in requests if case == "audio")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "length", "rate", "seconds"),
+    [
+        (_audio_request(PHONE_REQUESTS), "data", PHONE_AUDIO_LENGTH, 16_000, 5),
+        (_audio_request(MACOS_REQUESTS), "chunk_data", MACOS_AUDIO_LENGTH, 44_100, 10),
+    ],
+    ids=["phone", "macos"],
+)
+async def test_audio_chunk_stored_full_length(
+    stored_gateway: GatewayRun,
+    body: dict[str, Any],
+    field: str,
+    length: int,
+    rate: int,
+    seconds: int,
+) -> None:
+    assert len(body[field]) == length
+    response = await stored_gateway.client.post("/audio/upload", json=body)
+
+    assert response.status_code in (200, 201), response.text
+    rows = await stored_gateway.rows(
+        "device_audio_raw", "device_id, sample_rate, duration_ms, data"
+    )
+    assert len(rows) == 1
+    device_id, sample_rate, duration_ms, data = rows[0]
+    assert device_id == DEVICE
+    assert sample_rate == rate
+    assert duration_ms == seconds * 1000
+    pcm = decode_audio(bytes(data), declared_format="wav")
+    assert pcm.sample_rate == rate
+    assert len(pcm.samples) == seconds * rate

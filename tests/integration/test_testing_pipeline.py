@@ -29,6 +29,7 @@ GPS = "device.sensor.gps.raw"
 ACCELEROMETER = "device.sensor.accelerometer.raw"
 PLACES = "location.address.geocoded"
 STEPS = "device.health.steps.derived"
+WEB_VISITS = "external.web.visits.raw"
 CERKNICA = {"latitude": 45.7936, "longitude": 14.3627}
 
 
@@ -201,3 +202,38 @@ async def test_cancelled_pipeline_cleans_up() -> None:
     assert scope.cancelled_caught
     assert not state_dir.exists()
     assert logs not in logging.getLogger("loomlite").handlers
+
+
+async def test_persist_alone_stores_publish(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=["persist"]) as p:
+        await p.publish(GPS, {"device_id": "phone-1", **CERKNICA})
+        await p.run_until_idle()
+        fixes = await p.rows(GPS)
+
+    assert [(row["device_id"], row["latitude"]) for row in fixes] == [
+        ("phone-1", 45.7936)
+    ]
+
+
+async def test_unstored_publish_is_rejected(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    visit = {"device_id": "phone-1", "url": "https://example.org/"}
+    async with loomlite_pipeline(components=["persist"]) as p:
+        with pytest.raises(
+            ConfigurationError,
+            match=r"cannot publish to 'external\.web\.visits\.raw': no component",
+        ) as raised:
+            await p.publish(WEB_VISITS, visit)
+
+    assert "inputs=['external.web.visits.raw']" in str(raised.value)
+    assert p.records(WEB_VISITS) == []
+
+    async with loomlite_pipeline(components=["persist"], inputs=[WEB_VISITS]) as p:
+        await p.publish(WEB_VISITS, visit)
+        await p.run_until_idle()
+        visits = await p.rows(WEB_VISITS)
+
+    assert [row["url"] for row in visits] == ["https://example.org/"]
