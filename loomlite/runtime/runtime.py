@@ -475,6 +475,12 @@ class Runtime:
         self._require_running("check whether it is busy")
         return bool(await self._busy())
 
+    async def busy_reasons(self) -> list[str]:
+        """Return what keeps the runtime from being idle, one sentence each,
+        or an empty list. Raises ComponentError when a component has FAILED."""
+        self._require_running("check what is busy")
+        return await self._busy()
+
     async def _busy(self) -> list[str]:
         """Return why the runtime is busy, or an empty list when it is idle."""
         reasons: list[str] = []

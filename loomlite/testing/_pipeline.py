@@ -266,16 +266,24 @@ class Pipeline:
         stay open: call ``flush`` to publish them.
         """
         timeout = timeout or self.idle_timeout
-        with anyio.fail_after(timeout):
-            while True:
-                # A timer that the clock just woke, or a simulator, publishes
-                # from its own task, so every task runs to its next wait first.
-                published = self._published_total()
-                await anyio.wait_all_tasks_blocked()
-                await self.runtime.run_until_idle(timeout)
-                await anyio.wait_all_tasks_blocked()
-                if self._published_total() == published:
-                    return
+        try:
+            with anyio.fail_after(timeout):
+                while True:
+                    # A timer that the clock just woke, or a simulator,
+                    # publishes from its own task, so every task runs to its
+                    # next wait first.
+                    published = self._published_total()
+                    await anyio.wait_all_tasks_blocked()
+                    await self.runtime.run_until_idle(timeout)
+                    await anyio.wait_all_tasks_blocked()
+                    if self._published_total() == published:
+                        return
+        except TimeoutError:
+            reasons = await self.runtime.busy_reasons()
+            busy = "; ".join(reasons) or "tasks kept publishing or never blocked"
+            raise TimeoutError(
+                f"the pipeline was not idle after {timeout} s: {busy}"
+            ) from None
 
     def _published_total(self) -> int:
         return sum(len(records) for records in self._published().values())

@@ -15,7 +15,9 @@ import pytest
 from loomlite.clock import ManualClock
 from loomlite.components.enrich import component as enrich_module
 from loomlite.components.enrich.steps import StepWindow
+from loomlite.contract.models.external import EmailEvent
 from loomlite.errors import ConfigurationError, MessageValidationError
+from loomlite.runtime import Component, Context, subscribe
 from loomlite.testing import Pipeline, pipeline
 from simulators.gait import GaitConfig, GaitGenerator, walk
 from tests.integration.support import PipelineFactory
@@ -30,6 +32,20 @@ ACCELEROMETER = "device.sensor.accelerometer.raw"
 PLACES = "location.address.geocoded"
 STEPS = "device.health.steps.derived"
 CERKNICA = {"latitude": 45.7936, "longitude": 14.3627}
+EMAIL = "external.email.events.raw"
+
+
+class HeldReader(Component):
+    """Reads emails. Each handler call waits until ``release`` is set."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.release = anyio.Event()
+
+    @subscribe(EMAIL, stage="general")
+    async def on_email(self, message: EmailEvent, context: Context) -> None:
+        await self.release.wait()
 
 
 async def test_publish_alias_lands_as_row(loomlite_pipeline: PipelineFactory) -> None:
@@ -201,3 +217,19 @@ async def test_cancelled_pipeline_cleans_up() -> None:
     assert scope.cancelled_caught
     assert not state_dir.exists()
     assert logs not in logging.getLogger("loomlite").handlers
+
+async def test_idle_timeout_names_busy_handler(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    reader = HeldReader()
+    async with loomlite_pipeline(components=[reader], db=None) as p:
+        await p.publish(EMAIL, {"device_id": "mailbox", "subject": "held"})
+        with pytest.raises(TimeoutError) as caught:
+            await p.run_until_idle(timeout=0.2)
+        reader.release.set()
+        await p.run_until_idle()
+
+    message = str(caught.value)
+    assert "not idle after 0.2 s" in message
+    assert "component 'held' has work in progress" in message
+
