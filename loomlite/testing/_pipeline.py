@@ -224,7 +224,18 @@ class Pipeline:
 
     async def set_time(self, moment: datetime) -> datetime:
         """Move the clock to ``moment`` deadline by deadline, running until
-        idle after each step, so sleepers wake in event-time order."""
+        idle after each step, so sleepers wake in event-time order.
+
+        Raises ValueError when ``moment`` is naive or earlier than now.
+        """
+        now = self.clock.now()
+        if moment.tzinfo is None:
+            raise ValueError(f"moment must be timezone-aware, got naive {moment!r}")
+        if moment < now:
+            raise ValueError(
+                f"a clock cannot move backwards from {now.isoformat()} "
+                f"to {moment.isoformat()}"
+            )
         while True:
             deadline = self.clock.next_deadline
             if deadline is None or deadline > moment:

@@ -233,3 +233,16 @@ async def test_idle_timeout_names_busy_handler(
     assert "not idle after 0.2 s" in message
     assert "component 'held' has work in progress" in message
 
+
+async def test_clock_moved_backwards_is_rejected(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        start = p.clock.now()
+        with pytest.raises(ValueError, match="cannot move backwards"):
+            await p.advance(-60)
+        with pytest.raises(ValueError, match="cannot move backwards"):
+            await p.set_time(start - timedelta(hours=1))
+
+        assert p.clock.now() == start
+
