@@ -431,51 +431,57 @@ def pipeline(
     state_path = Path(state_dir)
     if not state_path.exists():
         state_path.mkdir(parents=True)
-
-    if settings is None:
-        settings = load_settings(
-            profile or DEFAULT_PROFILE, state_dir=state_path, **overrides
+    try:
+        if settings is None:
+            settings = load_settings(
+                profile or DEFAULT_PROFILE, state_dir=state_path, **overrides
+            )
+        db_url = _database_url(db, settings, state_path)
+        settings = settings.model_copy(
+            update={"state_dir": state_path, "db_url": db_url or settings.db_url}
         )
-    db_url = _database_url(db, settings, state_path)
-    settings = settings.model_copy(
-        update={"state_dir": state_path, "db_url": db_url or settings.db_url}
-    )
-    catalog = catalog or CATALOG
-    if clock is None:
-        clock = ManualClock(start or settings.start or DEFAULT_START)
-    built = build_components(
-        components,
-        settings,
-        catalog,
-        clock=clock,
-        db_url=db_url,
-        simulate=simulate,
-        inputs=inputs,
-    )
-    test_broker: Broker
-    if broker == "durable":
-        # NORMAL survives a crash of the process but not a power loss, which
-        # a test never needs, and saves a disk sync per publish.
-        test_broker = RecordingDurableBroker(
-            state_path / DURABLE_FILE_NAME, clock, synchronous="NORMAL"
+        catalog = catalog or CATALOG
+        if clock is None:
+            clock = ManualClock(start or settings.start or DEFAULT_START)
+        built = build_components(
+            components,
+            settings,
+            catalog,
+            clock=clock,
+            db_url=db_url,
+            simulate=simulate,
+            inputs=inputs,
         )
-    else:
-        test_broker = RecordingMemoryBroker(clock)
-    return Pipeline(
-        settings,
-        built,
-        broker=test_broker,
-        clock=clock,
-        catalog=catalog,
-        inputs=external_inputs(built, catalog, inputs),
-        db_url=db_url,
-        observe_handlers=observe_handlers,
-        log_level=log_level,
-        idle_timeout=idle_timeout,
-        sink_factory=sink_factory,
-        sqlite_file=_new_sqlite_file(db, settings, state_path),
-        cleanup=cleanup,
-    )
+        test_broker: Broker
+        if broker == "durable":
+            # NORMAL survives a crash of the process but not a power loss, which
+            # a test never needs, and saves a disk sync per publish.
+            test_broker = RecordingDurableBroker(
+                state_path / DURABLE_FILE_NAME, clock, synchronous="NORMAL"
+            )
+        else:
+            test_broker = RecordingMemoryBroker(clock)
+        return Pipeline(
+            settings,
+            built,
+            broker=test_broker,
+            clock=clock,
+            catalog=catalog,
+            inputs=external_inputs(built, catalog, inputs),
+            db_url=db_url,
+            observe_handlers=observe_handlers,
+            log_level=log_level,
+            idle_timeout=idle_timeout,
+            sink_factory=sink_factory,
+            sqlite_file=_new_sqlite_file(db, settings, state_path),
+            cleanup=cleanup,
+        )
+    except BaseException:
+        # An invalid profile or component name must not leave the temporary
+        # directory behind.
+        if cleanup is not None:
+            cleanup()
+        raise
 
 
 def external_inputs(

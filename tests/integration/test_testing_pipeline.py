@@ -4,8 +4,10 @@ rows and messages, observe handlers, capture logs and move the clock."""
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -218,6 +220,7 @@ async def test_cancelled_pipeline_cleans_up() -> None:
     assert not state_dir.exists()
     assert logs not in logging.getLogger("loomlite").handlers
 
+
 async def test_idle_timeout_names_busy_handler(
     loomlite_pipeline: PipelineFactory,
 ) -> None:
@@ -246,3 +249,20 @@ async def test_clock_moved_backwards_is_rejected(
 
         assert p.clock.now() == start
 
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"components": ["persit"]}, {"profile": "no-such-profile"}],
+    ids=["component-typo", "unknown-profile"],
+)
+def test_invalid_arguments_leave_no_state_dir(
+    arguments: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    with pytest.raises(ConfigurationError):
+        pipeline(**arguments)
+
+    assert list(tmp_path.iterdir()) == []
