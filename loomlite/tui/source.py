@@ -33,7 +33,7 @@ from loomlite.broker.durable import DurableBroker
 from loomlite.broker.factory import DURABLE_FILE_NAME
 from loomlite.components.monitor import STATISTICS_FILE_NAME, MonitorComponent
 from loomlite.components.monitor_statistics import Point
-from loomlite.errors import BrokerError, LoomliteError
+from loomlite.errors import BrokerError, LoomliteError, OffsetOutOfRangeError
 from loomlite.runtime.runtime import Runtime
 from loomlite.runtime.topology import Edge
 from loomlite.runtime.topology_file import TOPOLOGY_FILE_NAME, read_topology_file
@@ -86,6 +86,23 @@ class Source(ABC):
     async def read(
         self, topic: str, partition: int, offset: int, limit: int
     ) -> list[Record]: ...
+
+    async def read_retained(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        """Return up to ``limit`` records from ``offset`` on, or from the
+        oldest retained record once retention has deleted ``offset``.
+
+        A running broker deletes old records while a screen scans, so an
+        offset listed a moment ago may be gone by the time it is read.
+        """
+        while True:
+            try:
+                return await self.read(topic, partition, offset, limit)
+            except OffsetOutOfRangeError as exc:
+                if offset >= exc.start:
+                    raise
+                offset = exc.start
 
     @abstractmethod
     async def offset_for_time(

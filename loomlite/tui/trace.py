@@ -76,7 +76,7 @@ async def _messages(
     for topic, partition, start, end in ranges:
         offset = start
         while offset < end:
-            records = await source.read(topic, partition, offset, _CHUNK)
+            records = await source.read_retained(topic, partition, offset, _CHUNK)
             if not records:
                 break
             for record in records:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
 import pytest
-from textual.widgets import DataTable, ProgressBar
+from textual.widgets import DataTable, ProgressBar, Static
 
 from loomlite.broker import MemoryBroker
 from loomlite.broker.base import Record
@@ -24,6 +25,7 @@ from loomlite.tui.screens.errors import ErrorsScreen
 from loomlite.tui.screens.messages import MessagesScreen
 from loomlite.tui.screens.trace import TraceScreen
 from loomlite.tui.source import LiveSource
+from loomlite.tui.trace import find_trace
 from loomlite.tui.widgets import ConfirmScreen, PayloadView
 from tests.tui.conftest import (
     AUDIO,
@@ -79,6 +81,27 @@ class GatedSource(LiveSource):
         records = await super().read(topic, partition, offset, limit)
         self.read_so_far += len(records)
         return records
+
+
+class TrimmingSource(LiveSource):
+    """The runtime's source, where retention deletes the first six GPS fixes
+    right after the GPS partitions are listed, as it does on a busy run
+    between a scan's listing and its first read."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline.runtime, db_url=pipeline.db_url)
+        self.trimmed = False
+
+    async def partitions(self, topic: str) -> list[tuple[int, int, int]]:
+        ranges = await super().partitions(topic)
+        if topic == GPS and not self.trimmed:
+            self.trimmed = True
+            clock = self.runtime.clock
+            assert isinstance(clock, ManualClock)
+            # GPS fixes are kept 30 days, and fix i was recorded at START + 30 s * i.
+            clock.set(START + timedelta(days=30, minutes=3))
+            assert await self.runtime.broker.enforce_retention() >= 6
+        return ranges
 
 
 def count_rows(pipeline: Pipeline, table: str) -> int:
@@ -362,3 +385,36 @@ async def test_one_batched_update_per_tick_under_load(
         assert table.row_count <= 50
         gps_row = column(table, "topic").index(GPS)
         assert int(column(table, "published")[gps_row].replace(",", "")) >= 2012
+
+
+async def test_scan_skips_records_retention_deleted(
+    live_pipeline: Pipeline,
+) -> None:
+    app = LoomliteApp(TrimmingSource(live_pipeline), refresh_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        screen.load(GPS, "start")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#messages-status", Static))
+        table = screen.query_one("#messages", DataTable)
+
+        assert "out of range" not in status
+        assert "6 message(s) shown" in status
+        assert [
+            offset.split("@")[1] for offset in column(table, "partition@offset")
+        ] == [str(index) for index in range(6, 12)]
+
+
+async def test_trace_skips_records_retention_deleted(
+    live_pipeline: Pipeline,
+) -> None:
+    source = TrimmingSource(live_pipeline)
+
+    hops = await find_trace(source, "trace-gps-phone-0-009")
+
+    assert source.trimmed
+    fixes = [hop.where for hop in hops if hop.where.startswith(GPS)]
+    assert len(fixes) == 1
+    assert fixes[0].endswith("@9")

@@ -110,7 +110,9 @@ class ErrorsScreen(LoomliteScreen):
             for spec in CATALOG.by_kind(TopicKind.ERROR):
                 for partition, start, end in await source.partitions(spec.name):
                     first = max(start, end - limit)
-                    for record in await source.read(spec.name, partition, first, limit):
+                    for record in await source.read_retained(
+                        spec.name, partition, first, limit
+                    ):
                         found.append(decode_record(record))
         except READ_ERRORS as exc:
             self._status(f"reading the error topics failed: {exc}", error=True)

@@ -216,7 +216,7 @@ class MessagesScreen(LoomliteScreen):
         try:
             for partition, (offset, end) in offsets.items():
                 while offset < end and (newest or len(found) < limit):
-                    records = await self.source.read(
+                    records = await self.source.read_retained(
                         topic, partition, offset, min(_CHUNK, end - offset)
                     )
                     if not records:
@@ -260,7 +260,7 @@ class MessagesScreen(LoomliteScreen):
                 if offset >= end:
                     self.positions[partition] = offset
                     continue
-                records = await source.read(topic, partition, offset, _CHUNK)
+                records = await source.read_retained(topic, partition, offset, _CHUNK)
                 for record in records:
                     decoded = decode_record(record)
                     if matches_filters(decoded, self.filters):
