@@ -130,6 +130,7 @@ class LoomliteApp(App[None]):
         # Sets the stop event in the pipeline's own loop, once that runs.
         self._stop_pipeline: Callable[[], None] | None = None
         self._snapshot_failures = 0
+        self._notice: str | None = None
         self._finished: asyncio.Future[SessionReport] | None = None
         self._pipeline_thread: threading.Thread | None = None
 
@@ -317,6 +318,7 @@ class LoomliteApp(App[None]):
         finally:
             self._taking_snapshot = False
         self._snapshot_failures = 0
+        self._show_notice(self.source)
         now = time.monotonic()
         if self._last_frame is not None:
             self.frame_intervals.append(now - self._last_frame)
@@ -337,6 +339,17 @@ class LoomliteApp(App[None]):
         self.ticks += 1
         self._tick_event.set()
         self._tick_event = asyncio.Event()
+
+    def _show_notice(self, source: Source) -> None:
+        """Put the source's notice, if any, into the header beside its name."""
+        notice = source.notice
+        if notice == self._notice:
+            return
+        if notice is not None and self._notice is None:
+            logger.warning("%s: %s", source.description, notice)
+        self._notice = notice
+        description = source.description
+        self.sub_title = description if notice is None else f"{description}: {notice}"
 
     def _report_snapshot_failure(self, error: BaseException) -> None:
         self._snapshot_failures += 1

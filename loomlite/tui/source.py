@@ -55,6 +55,11 @@ T = TypeVar("T")
 # Counting retained records in the broker file scans its index, so the
 # attached mode refreshes retention at most this often, in real seconds.
 _RETENTION_REFRESH = 5.0
+# The monitor's default sample interval in seconds, used until statistics.json
+# names one.
+_DEFAULT_INTERVAL = 5.0
+# Samples the monitor may miss before the attached TUI calls the file stale.
+_STALE_SAMPLES = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class Source(ABC):
 
     description: str = ""
     sink: SinkReader | None = None
+    notice: str | None = None
+    """A warning to show beside ``description``, such as stale statistics."""
 
     @abstractmethod
     async def snapshot(self) -> Snapshot: ...
@@ -366,10 +373,17 @@ class AttachSource(Source):
 
     ``db_url`` defaults to the SQLite file ``up`` uses in the state directory.
     Without a durable broker file the screens that show records report that
-    the run keeps its records in memory.
+    the run keeps its records in memory. ``notice`` warns once statistics.json
+    is older than ``stale_samples`` monitor intervals; None turns that off.
     """
 
-    def __init__(self, state_dir: Path, *, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        db_url: str | None = None,
+        stale_samples: float | None = _STALE_SAMPLES,
+    ) -> None:
         if not state_dir.is_dir():
             raise FileNotFoundError(
                 f"state directory {str(state_dir)!r} does not exist; pass the "
@@ -384,6 +398,8 @@ class AttachSource(Source):
         self._topology: TopologyView | None = None
         self._snapshot: Snapshot | None = None
         self._version: tuple[int, int] | None = None
+        self._interval = _DEFAULT_INTERVAL
+        self.stale_samples = stale_samples
         self._open_files()
 
     def _open_files(self) -> None:
@@ -413,6 +429,7 @@ class AttachSource(Source):
         version = await anyio.to_thread.run_sync(_file_version, path)
         if version is None:
             return Snapshot(taken_at=time.time(), runtime_state="waiting")
+        self._check_stale(version)
         now = time.monotonic()
         retention_due = now - self._retention_read > _RETENTION_REFRESH
         # The monitor rewrites the file once per sample, so between samples
@@ -432,7 +449,22 @@ class AttachSource(Source):
             self._retention_read = now
         self._snapshot = snapshot_from_json(document, self._retention)
         self._version = version
+        self._interval = float(document.get("interval") or _DEFAULT_INTERVAL)
         return self._snapshot
+
+    def _check_stale(self, version: tuple[int, int]) -> None:
+        """Set ``notice`` when the monitor has not rewritten statistics.json
+        for ``stale_samples`` intervals, as after ``up`` stopped or was killed."""
+        if self.stale_samples is None:
+            return
+        age = time.time() - version[0] / 1e9
+        if age <= self.stale_samples * self._interval:
+            self.notice = None
+            return
+        self.notice = (
+            f"{STATISTICS_FILE_NAME} not updated for {age:.0f} s, so "
+            "'loomlite up' may have stopped"
+        )
 
     def topology(self) -> TopologyView | None:
         if self._topology is None:

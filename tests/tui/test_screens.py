@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +277,29 @@ async def test_digit_keys_type_into_inputs(frozen_state_dir: Path) -> None:
         assert app.screen.query_one("#position-input", Input).value == "12"
         await pilot.press("escape", "1")
         assert isinstance(app.screen, TopologyScreen)
+
+
+async def test_header_warns_of_stale_statistics(
+    frozen_state_dir: Path, tmp_path: Path
+) -> None:
+    """A ``loomlite up`` killed with SIGKILL leaves its last statistics.json
+    behind, so the header says when the file stopped changing."""
+    statistics = tmp_path / "statistics.json"
+    shutil.copy(frozen_state_dir / "statistics.json", statistics)
+    # The frozen run's monitor samples every 2 s, so a minute is 30 samples.
+    old = time.time() - 60
+    os.utime(statistics, (old, old))
+    # The timer never fires, so each refresh_now reads the file once.
+    app = LoomliteApp(AttachSource(tmp_path), refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.refresh_now()
+        stale_title = app.sub_title
+        os.utime(statistics)
+        await app.refresh_now()
+        await pilot.pause()
+        fresh_title = app.sub_title
+
+    assert stale_title.startswith(f"attached to {tmp_path}")
+    assert re.search(r"statistics\.json not updated for \d+ s", stale_title)
+    assert "loomlite up" in stale_title
+    assert fresh_title == f"attached to {tmp_path}"
