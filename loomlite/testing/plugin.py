@@ -93,9 +93,12 @@ def _broker_kinds(metafunc: pytest.Metafunc) -> list[str]:
     kinds = list(marker.args) or list(_BROKER_KINDS)
     unknown = [kind for kind in kinds if kind not in _BROKER_KINDS]
     if unknown:
-        raise pytest.UsageError(
+        # Fail collection without a traceback, because the mistake is in the
+        # test's marker and not in the plugin.
+        pytest.fail(
             f"invalid broker {unknown[0]!r} in the {_MARKER} marker of "
-            f"{metafunc.definition.nodeid}: expected {', '.join(_BROKER_KINDS)}"
+            f"{metafunc.definition.nodeid}: expected {', '.join(_BROKER_KINDS)}",
+            pytrace=False,
         )
     return kinds
 
