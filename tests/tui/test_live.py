@@ -418,3 +418,40 @@ async def test_trace_skips_records_retention_deleted(
     fixes = [hop.where for hop in hops if hop.where.startswith(GPS)]
     assert len(fixes) == 1
     assert fixes[0].endswith("@9")
+
+
+async def test_masking_hides_personal_data_in_errors(
+    live_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def geocode(
+        self: EnrichComponent, messages: Sequence[GPSReading], context: Context
+    ) -> None:
+        raise RuntimeError("no place; ask ana.novak@example.org on +386 40 123 456")
+
+    monkeypatch.setattr(EnrichComponent, "on_fixes_for_geocoding", geocode)
+    runtime = live_pipeline.runtime
+    await runtime.publish(GPS, gps_fix(40, device="phone-6"))
+    await runtime.run_until_idle(timeout=30)
+
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        error_text = static_text(screen.query_one("#error-text", Static))
+
+        await show(pilot, "6")
+        components = app.screen.query_one("#components", DataTable)
+        components.move_cursor(row=components.get_row_index("enrich"))
+        await app.wait_for_ticks(1)
+        await pilot.pause()
+        last_errors = " ".join(column(components, "last error"))
+        pane = static_text(app.screen.query_one("#last-error", Static))
+
+    assert "RuntimeError: no place" in error_text
+    assert "no place" in pane
+    for text in (error_text, last_errors, pane):
+        assert "ana.novak@example.org" not in text
+        assert "+386 40 123 456" not in text

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from loomlite.contract import CATALOG
 from loomlite.contract.catalog import TopicKind
 from loomlite.runtime.redrive import REDRIVE_GROUP, RedriveResult, discard, redrive
-from loomlite.tui.payload import DecodedRecord, decode_record
+from loomlite.tui.payload import DecodedRecord, decode_record, mask_text
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.source import READ_ERRORS
@@ -161,12 +161,17 @@ class ErrorsScreen(LoomliteScreen):
             view.show(None, masked=self.loom.masked)
             return
         payload = selected.payload
+        message = str(payload.get("error_message", ""))
+        traceback = str(payload.get("traceback") or "")[-1500:]
+        if self.loom.masked:
+            # Handlers often put the failed values into their exception.
+            message, traceback = mask_text(message), mask_text(traceback)
         text.update(
             Text.assemble(
                 (f"{payload.get('error_type')}: ", "bold red"),
-                str(payload.get("error_message", "")),
+                message,
                 "\n",
-                (str(payload.get("traceback") or "")[-1500:], "dim"),
+                (traceback, "dim"),
             )
         )
         view.show(payload.get("source_value"), masked=self.loom.masked)
