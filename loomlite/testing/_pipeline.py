@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from loomlite.clock import ManualClock
 from loomlite.contract import CATALOG, decode, normalise
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.envelope import Envelope
-from loomlite.errors import ConfigurationError
+from loomlite.errors import ConfigurationError, FieldError, MessageValidationError
 from loomlite.runtime.component import Component
 from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.runtime import Runtime, RuntimeStatistics, SinkFactory
@@ -203,6 +204,11 @@ class Pipeline:
     def _normalise(
         self, topic: str, payload: Mapping[str, Any], moment: datetime
     ) -> Envelope:
+        if not isinstance(payload, Mapping):
+            raise MessageValidationError(
+                topic,
+                [FieldError("", "expected a JSON object", type(payload).__name__)],
+            )
         values = dict(payload)
         has_time = "recorded_at" in values or "timestamp" in values
         nested = values.get("metadata")
@@ -534,6 +540,10 @@ def _remover(path: Path) -> Callable[[], None]:
 def _as_timedelta(delta: timedelta | float) -> timedelta:
     if isinstance(delta, timedelta):
         return delta
+    if not math.isfinite(delta):
+        raise ValueError(
+            f"invalid delta {delta!r}: expected a finite number of seconds"
+        )
     return timedelta(seconds=delta)
 
 

@@ -266,3 +266,25 @@ def test_invalid_arguments_leave_no_state_dir(
         pipeline(**arguments)
 
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_non_mapping_payload_is_rejected(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        with pytest.raises(MessageValidationError, match="expected a JSON object"):
+            await p.publish(GPS, [45.79, 14.36])  # type: ignore[arg-type]
+
+        assert p.messages(GPS) == []
+
+
+@pytest.mark.parametrize("delta", [float("nan"), float("inf"), float("-inf")])
+async def test_non_finite_advance_is_rejected(
+    loomlite_pipeline: PipelineFactory, delta: float
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        start = p.clock.now()
+        with pytest.raises(ValueError, match=f"invalid delta {delta!r}"):
+            await p.advance(delta)
+
+        assert p.clock.now() == start
