@@ -87,6 +87,7 @@ class Pipeline:
         self.idle_timeout = idle_timeout
         self._broker = broker
         self._cleanup = cleanup
+        self._state_removed = False
         self._mocks: dict[tuple[str, str], AsyncMock] = {}
         self._engine: AsyncEngine | None = None
         self._sqlite_file = sqlite_file
@@ -145,6 +146,7 @@ class Pipeline:
         cleanup, self._cleanup = self._cleanup, None
         if cleanup is not None:
             cleanup()
+            self._state_removed = True
 
     # -- properties ---------------------------------------------------------
 
@@ -349,6 +351,13 @@ class Pipeline:
         if self.db_url is None:
             raise ConfigurationError(
                 "this pipeline has no database; build it with db='sqlite' or a URL"
+            )
+        if self._state_removed and self._sqlite_file is not None:
+            raise ConfigurationError(
+                "the pipeline removed its temporary state directory "
+                f"{str(self.state_dir)!r}, and the database in it, on exit; read "
+                "rows inside the 'async with' block, or pass state_dir= to keep "
+                "the database"
             )
         if self._engine is None:
             self._engine = create_engine(self.db_url)

@@ -288,3 +288,16 @@ async def test_non_finite_advance_is_rejected(
             await p.advance(delta)
 
         assert p.clock.now() == start
+
+
+async def test_rows_after_exit_name_the_removed_state_dir() -> None:
+    async with pipeline(components=["persist"]) as p:
+        await p.publish(GPS, {"device_id": "phone-1", **CERKNICA})
+        await p.run_until_idle()
+
+    with pytest.raises(ConfigurationError) as caught:
+        await p.rows(GPS)
+
+    message = str(caught.value)
+    assert "removed its temporary state directory" in message
+    assert "inside the 'async with' block" in message
