@@ -303,3 +303,24 @@ async def test_header_warns_of_stale_statistics(
     assert re.search(r"statistics\.json not updated for \d+ s", stale_title)
     assert "loomlite up" in stale_title
     assert fresh_title == f"attached to {tmp_path}"
+
+
+async def test_trace_empty_id_asks_for_one(frozen_state_dir: Path) -> None:
+    app = attached(frozen_state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        screen.start_lookup("trace-gps-phone-0-000")
+        await finish_workers(pilot)
+        trace_input = screen.query_one("#trace-input", Input)
+        trace_input.focus()
+        trace_input.value = "   "
+        await pilot.press("enter")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#trace-status", Static))
+        rows = screen.query_one("#hops", DataTable).row_count
+
+    assert "enter a trace_id" in status
+    assert "trace-gps-phone-0-000" not in status
+    assert rows == 0

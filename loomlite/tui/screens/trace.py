@@ -72,6 +72,14 @@ class TraceScreen(LoomliteScreen):
         value = event.value.strip()
         if value:
             self.start_lookup(value)
+            return
+        # Clear the earlier result, so that it does not pass for this input's.
+        self.trace_id = None
+        self.hops = []
+        self._selected = None
+        self._draw()
+        self.query_one(PayloadView).show(None, masked=self.loom.masked)
+        self._status("enter a trace_id to look up, or press t on a message")
 
     def start_lookup(self, trace_id: str) -> None:
         """Look up ``trace_id`` in a worker."""
