@@ -455,3 +455,22 @@ async def test_masking_hides_personal_data_in_errors(
     for text in (error_text, last_errors, pane):
         assert "ana.novak@example.org" not in text
         assert "+386 40 123 456" not in text
+
+
+async def test_errors_keys_without_errors_say_so(live_pipeline: Pipeline) -> None:
+    app = live_app(live_pipeline)
+    statuses: dict[str, str] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        for key in ("r", "R", "d", "D"):
+            await pilot.press(key)
+            await finish_workers(pilot)
+            statuses[key] = static_text(screen.query_one("#errors-status", Static))
+
+    assert "no error message selected" in statuses["r"]
+    assert "no pending error message" in statuses["R"]
+    assert "no error message selected" in statuses["d"]
+    assert "no pending error message" in statuses["D"]

@@ -182,21 +182,29 @@ class ErrorsScreen(LoomliteScreen):
     # -- redrive and discard -------------------------------------------------
 
     def action_redrive_one(self) -> None:
-        if self._selected is not None:
-            self._apply("redrive", [self._selected])
+        if self._selected is None:
+            self._status("no error message selected to redrive", error=True)
+            return
+        self._apply("redrive", [self._selected])
 
     def action_redrive_all(self) -> None:
-        if self._pending():
-            self._apply("redrive", None)
+        if not self._pending():
+            self._status("no pending error message to redrive", error=True)
+            return
+        self._apply("redrive", None)
 
     def action_discard_one(self) -> None:
-        if self._selected is not None:
-            self._confirm_discard([self._selected])
+        if self._selected is None:
+            self._status("no error message selected to discard", error=True)
+            return
+        self._confirm_discard([self._selected])
 
     def action_discard_all(self) -> None:
         pending = self._pending()
-        if pending:
-            self._confirm_discard(pending, everything=True)
+        if not pending:
+            self._status("no pending error message to discard", error=True)
+            return
+        self._confirm_discard(pending, everything=True)
 
     def _pending(self) -> list[DecodedRecord]:
         return [d for d in self.errors if self._status_of(d) == "pending"]
