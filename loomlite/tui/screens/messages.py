@@ -49,7 +49,8 @@ def parse_position(text: str) -> str | int | datetime:
     value = text.strip().lower() or "end"
     if value in ("end", "start"):
         return value
-    if value.isdigit():
+    # isdigit() also accepts superscripts such as '²', which int() rejects.
+    if value.isdecimal():
         return int(value)
     try:
         moment = datetime.fromisoformat(text.strip())
