@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
     from loomlite.runtime.settings import LoomliteSettings
 
 __all__ = ["tui"]
+
+
+def _require_finite(
+    context: click.Context, parameter: click.Parameter, value: float
+) -> float:
+    # FloatRange lets NaN and infinity through, and no refresh timer can run
+    # at either interval. With NaN the screen stayed blank and ignored q.
+    if not math.isfinite(value):
+        raise click.BadParameter(
+            f"{value!r} is invalid: expected a finite number of seconds"
+        )
+    return value
 
 
 @click.command()
@@ -49,6 +62,7 @@ __all__ = ["tui"]
     type=click.FloatRange(min=0.05),
     default=0.5,
     show_default=True,
+    callback=_require_finite,
     help="Seconds between screen refreshes.",
 )
 def tui(

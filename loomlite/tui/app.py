@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -105,9 +106,10 @@ class LoomliteApp(App[None]):
         super().__init__()
         if (source is None) == (session is None):
             raise ValueError("pass exactly one of source and session")
-        if refresh_interval <= 0:
+        if not 0 < refresh_interval < math.inf:
             raise ValueError(
-                f"refresh_interval must be positive seconds, got {refresh_interval!r}"
+                "refresh_interval must be a positive, finite number of seconds, "
+                f"got {refresh_interval!r}"
             )
         self.source = source
         self.session = session
