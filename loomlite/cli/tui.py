@@ -101,7 +101,13 @@ def tui(
         return
 
     settings, virtual = _settings(profile, db_url, duration, speed, seed, state_dir)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create state directory '{settings.state_dir}': "
+            f"{exc.strerror or exc}; choose a writable path with --state-dir"
+        ) from None
     # Checked before the app starts, so a bad URL ends the command with the
     # error instead of leaving an app whose pipeline never started.
     try:

@@ -101,3 +101,17 @@ def test_non_finite_refresh_rejected(tmp_path: Path, value: str) -> None:
 def test_app_rejects_non_finite_refresh(tmp_path: Path, value: float) -> None:
     with pytest.raises(ValueError, match="refresh_interval must be"):
         LoomliteApp(AttachSource(tmp_path), refresh_interval=value)
+
+
+def test_state_dir_under_a_file_rejected(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    state_dir = blocker / "state"
+    result = CliRunner().invoke(
+        main, ["tui", "--profile", "ci", "--state-dir", str(state_dir)]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert f"cannot create state directory '{state_dir}'" in result.output
+    assert "choose a writable path with --state-dir" in result.output
+    assert not isinstance(result.exception, OSError)
