@@ -158,7 +158,13 @@ def _settings(
 
 def _log_to(path: Path) -> None:
     """Send log records to ``path``: the terminal belongs to the app."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the log file '{path}': {exc.strerror or exc}; the "
+            "TUI logs there because the terminal belongs to the app"
+        ) from None
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

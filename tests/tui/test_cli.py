@@ -115,3 +115,14 @@ def test_state_dir_under_a_file_rejected(tmp_path: Path) -> None:
     assert f"cannot create state directory '{state_dir}'" in result.output
     assert "choose a writable path with --state-dir" in result.output
     assert not isinstance(result.exception, OSError)
+
+
+def test_unwritable_log_file_rejected(tmp_path: Path) -> None:
+    # A directory in the log file's place fails to open as a read-only
+    # state directory does for a user who may not write to it.
+    (tmp_path / "tui.log").mkdir()
+    result = CliRunner().invoke(main, ["tui", "--attach", str(tmp_path)])
+
+    assert result.exit_code == 1, result.output
+    assert f"cannot write the log file '{tmp_path / 'tui.log'}'" in result.output
+    assert not isinstance(result.exception, OSError)
