@@ -324,3 +324,25 @@ async def test_trace_empty_id_asks_for_one(frozen_state_dir: Path) -> None:
     assert "enter a trace_id" in status
     assert "trace-gps-phone-0-000" not in status
     assert rows == 0
+
+
+async def test_next_page_walks_every_message(frozen_state_dir: Path) -> None:
+    app = LoomliteApp(AttachSource(frozen_state_dir), refresh_interval=0.1, row_limit=5)
+    pages: list[list[str]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        await load_messages(pilot, "device.sensor.gps.raw", "start")
+        table = app.screen.query_one("#messages", DataTable)
+        pages.append(column(table, "partition@offset"))
+        for _ in range(4):
+            await pilot.press("n")
+            await finish_workers(pilot)
+            pages.append(column(table, "partition@offset"))
+        status = static_text(app.screen.query_one("#messages-status", Static))
+
+    shown = [position for page in pages[:4] for position in page]
+    assert [len(page) for page in pages[:4]] == [5, 5, 5, 1]
+    assert len(set(shown)) == 16
+    # Past the last message, the last page stays on screen.
+    assert pages[4] == pages[3]
+    assert "no more messages" in status
