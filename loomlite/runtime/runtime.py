@@ -495,7 +495,12 @@ class Runtime:
             if not runner.groups:
                 continue  # a producer-only component has no records to consume
             if runner.state is not ComponentState.RUNNING:
-                reasons.append(f"component {name!r} is {runner.state.value}")
+                reason = f"component {name!r} is {runner.state.value}"
+                if runner.counters.restarts and runner.counters.last_error:
+                    # A component that keeps crashing in setup never runs, so
+                    # its error is the reason the records are not consumed.
+                    reason += f" after it crashed ({runner.counters.last_error})"
+                reasons.append(reason)
                 continue
             for dispatcher in runner.dispatchers:
                 lag = await dispatcher.lag()

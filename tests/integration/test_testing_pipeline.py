@@ -221,6 +221,31 @@ async def test_cancelled_pipeline_cleans_up() -> None:
     assert logs not in logging.getLogger("loomlite").handlers
 
 
+class BrokenSetup(Component):
+    """Fails in setup, as a component whose model file is missing does."""
+
+    name = "broken"
+
+    async def setup(self) -> None:
+        raise RuntimeError("cannot open the model file")
+
+    @subscribe(EMAIL, stage="general")
+    async def on_email(self, message: EmailEvent, context: Context) -> None:
+        pass
+
+
+async def test_idle_timeout_names_setup_crash(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=[BrokenSetup()], db=None) as p:
+        with pytest.raises(TimeoutError) as caught:
+            await p.run_until_idle(timeout=0.5)
+
+    message = str(caught.value)
+    assert "component 'broken' is" in message
+    assert "RuntimeError: cannot open the model file" in message
+
+
 async def test_idle_timeout_names_busy_handler(
     loomlite_pipeline: PipelineFactory,
 ) -> None:
