@@ -23,6 +23,7 @@ with ``@pytest.mark.anyio``.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -46,6 +47,9 @@ __all__ = [
 _BROKER_KINDS = ("memory", "durable")
 _DEFAULT_PROFILE = "ci"
 _MARKER = "loomlite_brokers"
+# Fixtures that need the test to run in an event loop. A test that requests
+# loomlite_clock gets loomlite_runtime too, so the check covers both.
+_ASYNC_FIXTURES = ("loomlite_runtime",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,6 +78,22 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_MARKER}(*kinds): run the test on each listed loomlite broker "
         "(memory, durable) unless --loomlite-broker is given",
     )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # pytest hands a plain test an async fixture's unawaited generator and
+    # only warns, so such a test would pass without running the pipeline.
+    test = getattr(item, "obj", None)
+    if test is None or inspect.iscoroutinefunction(test):
+        return
+    fixtures = getattr(item, "fixturenames", ())
+    for name in _ASYNC_FIXTURES:
+        if name in fixtures:
+            pytest.fail(
+                f"{item.nodeid} uses the async fixture {name}: make the test "
+                "'async def' and mark it with @pytest.mark.anyio",
+                pytrace=False,
+            )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
