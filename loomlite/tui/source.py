@@ -447,7 +447,15 @@ class AttachSource(Source):
         if self._file is not None and retention_due:
             self._retention = await self._file.retention()
             self._retention_read = now
-        self._snapshot = snapshot_from_json(document, self._retention)
+        try:
+            self._snapshot = snapshot_from_json(document, self._retention)
+        except (AttributeError, KeyError, TypeError) as exc:
+            # The file passed the version check, but it may be hand-edited or
+            # written by another program under the same name.
+            raise ValueError(
+                f"{path} is malformed: {type(exc).__name__}: {exc}; expected the "
+                "file that the monitor of 'loomlite up' writes"
+            ) from exc
         self._version = version
         self._interval = float(document.get("interval") or _DEFAULT_INTERVAL)
         return self._snapshot

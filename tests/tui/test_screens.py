@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -346,3 +347,30 @@ async def test_next_page_walks_every_message(frozen_state_dir: Path) -> None:
     # Past the last message, the last page stays on screen.
     assert pages[4] == pages[3]
     assert "no more messages" in status
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"version": 1, "components": []},
+        {"version": 1, "topics": {"x": None}},
+        {"version": 1, "groups": {"g": 1}},
+        {"version": 1, "clock_time": 5},
+    ],
+    ids=["list-for-object", "null-topic", "number-for-group", "number-for-time"],
+)
+async def test_malformed_statistics_keep_app_running(
+    tmp_path: Path, document: dict[str, object]
+) -> None:
+    (tmp_path / "statistics.json").write_text(json.dumps(document), encoding="utf-8")
+    source = AttachSource(tmp_path)
+    with pytest.raises(ValueError, match=r"statistics\.json is malformed"):
+        await source.snapshot()
+
+    app = LoomliteApp(AttachSource(tmp_path), refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.refresh_now()
+        await pilot.pause()
+        running = app.is_running
+
+    assert running
