@@ -374,3 +374,28 @@ async def test_malformed_statistics_keep_app_running(
         running = app.is_running
 
     assert running
+
+
+async def test_trace_without_broker_file_shows_rows(
+    frozen_state_dir: Path, tmp_path: Path
+) -> None:
+    """A run on the memory broker leaves no broker.sqlite3, but its rows are
+    in the database, so the trace shows the rows and why messages are missing."""
+    for name in ("loomlite.db", "statistics.json", "topology.json"):
+        shutil.copy(frozen_state_dir / name, tmp_path / name)
+    app = attached(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        screen.start_lookup("trace-gps-phone-0-000")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#trace-status", Static))
+        hops = screen.query_one("#hops", DataTable)
+        kinds = column(hops, "kind")
+        where = column(hops, "where")
+
+    assert kinds == ["row", "row"]
+    assert "device_sensor_gps_raw" in where
+    assert "0 message(s), 2 row(s)" in status
+    assert "no broker.sqlite3" in status
