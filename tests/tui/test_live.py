@@ -457,7 +457,7 @@ async def test_masking_hides_personal_data_in_errors(
         assert "+386 40 123 456" not in text
 
 
-async def test_errors_keys_without_errors_say_so(live_pipeline: Pipeline) -> None:
+async def test_errors_keys_report_nothing_to_do(live_pipeline: Pipeline) -> None:
     app = live_app(live_pipeline)
     statuses: dict[str, str] = {}
     async with app.run_test(size=SIZE) as pilot:

@@ -284,7 +284,7 @@ async def test_header_warns_of_stale_statistics(
     frozen_state_dir: Path, tmp_path: Path
 ) -> None:
     """A ``loomlite up`` killed with SIGKILL leaves its last statistics.json
-    behind, so the header says when the file stopped changing."""
+    behind, so the header shows when the file stopped changing."""
     statistics = tmp_path / "statistics.json"
     shutil.copy(frozen_state_dir / "statistics.json", statistics)
     # The frozen run's monitor samples every 2 s, so a minute is 30 samples.
@@ -306,7 +306,7 @@ async def test_header_warns_of_stale_statistics(
     assert fresh_title == f"attached to {tmp_path}"
 
 
-async def test_trace_empty_id_asks_for_one(frozen_state_dir: Path) -> None:
+async def test_trace_empty_id_prompts_for_one(frozen_state_dir: Path) -> None:
     app = attached(frozen_state_dir)
     async with app.run_test(size=SIZE) as pilot:
         await show(pilot, "4")
@@ -341,9 +341,9 @@ async def test_next_page_walks_every_message(frozen_state_dir: Path) -> None:
             pages.append(column(table, "partition@offset"))
         status = static_text(app.screen.query_one("#messages-status", Static))
 
-    shown = [position for page in pages[:4] for position in page]
+    positions = [position for page in pages[:4] for position in page]
     assert [len(page) for page in pages[:4]] == [5, 5, 5, 1]
-    assert len(set(shown)) == 16
+    assert len(set(positions)) == 16
     # Past the last message, the last page stays on screen.
     assert pages[4] == pages[3]
     assert "no more messages" in status

@@ -24,7 +24,7 @@ async def test_misspelt_table_suggests_close_name(tmp_path: Path) -> None:
     assert "did you mean 'device_sensor_gps_raw'" in message
 
 
-async def test_topic_without_table_says_why(tmp_path: Path) -> None:
+async def test_topic_without_table_gives_reason(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'loomlite.db'}"
 
     with pytest.raises(ConfigurationError) as caught:
