@@ -55,6 +55,32 @@ def run_evaluations(
     return scores
 
 
+def _check_names(stages: Sequence[str], backends: Sequence[str]) -> None:
+    """Raise click.BadParameter for a stage or backend that no evaluation
+    module scores, so that a typo does not pass as a missing extra."""
+    from loomlite.components.ai.backends import backend_names
+
+    known_stages = sorted(
+        {stage for module in _available_modules() for stage in module.STAGES}
+    )
+    for stage in stages:
+        if stage not in known_stages:
+            raise click.BadParameter(
+                f"unknown stage {stage!r}; expected one of {', '.join(known_stages)}",
+                param_hint="'--stage'",
+            )
+    known_backends = sorted(
+        {name for stage in known_stages for name in backend_names(stage)}
+    )
+    for backend in backends:
+        if backend not in known_backends:
+            raise click.BadParameter(
+                f"unknown backend {backend!r}; expected one of "
+                f"{', '.join(known_backends)}",
+                param_hint="'--backend'",
+            )
+
+
 def _score_json(score: Score) -> dict[str, Any]:
     document = asdict(score)
     document["passed"] = score.passed
@@ -121,6 +147,7 @@ def evaluate_command(
     rate, OCR character accuracy and the other stages' metrics. Exits with
     status 1 when a score misses its target.
     """
+    _check_names(stages, backends)
     try:
         scores = run_evaluations(stages, backends or None)
     except ConfigurationError as error:

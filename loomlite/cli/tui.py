@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
     from loomlite.runtime.settings import LoomliteSettings
 
 __all__ = ["tui"]
+
+
+def _require_finite(
+    context: click.Context, parameter: click.Parameter, value: float
+) -> float:
+    # FloatRange lets NaN and infinity through, and no refresh timer can run
+    # at either interval. With NaN the screen stayed blank and ignored q.
+    if not math.isfinite(value):
+        raise click.BadParameter(
+            f"{value!r} is invalid: expected a finite number of seconds"
+        )
+    return value
 
 
 @click.command()
@@ -49,6 +62,7 @@ __all__ = ["tui"]
     type=click.FloatRange(min=0.05),
     default=0.5,
     show_default=True,
+    callback=_require_finite,
     help="Seconds between screen refreshes.",
 )
 def tui(
@@ -87,7 +101,13 @@ def tui(
         return
 
     settings, virtual = _settings(profile, db_url, duration, speed, seed, state_dir)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create state directory '{settings.state_dir}': "
+            f"{exc.strerror or exc}; choose a writable path with --state-dir"
+        ) from None
     # Checked before the app starts, so a bad URL ends the command with the
     # error instead of leaving an app whose pipeline never started.
     try:
@@ -138,7 +158,13 @@ def _settings(
 
 def _log_to(path: Path) -> None:
     """Send log records to ``path``: the terminal belongs to the app."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the log file '{path}': {exc.strerror or exc}; the "
+            "TUI logs there because the terminal belongs to the app"
+        ) from None
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

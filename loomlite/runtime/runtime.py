@@ -475,6 +475,12 @@ class Runtime:
         self._require_running("check whether it is busy")
         return bool(await self._busy())
 
+    async def busy_reasons(self) -> list[str]:
+        """Return what keeps the runtime from being idle, one sentence each,
+        or an empty list. Raises ComponentError when a component has FAILED."""
+        self._require_running("check what is busy")
+        return await self._busy()
+
     async def _busy(self) -> list[str]:
         """Return why the runtime is busy, or an empty list when it is idle."""
         reasons: list[str] = []
@@ -489,7 +495,12 @@ class Runtime:
             if not runner.groups:
                 continue  # a producer-only component has no records to consume
             if runner.state is not ComponentState.RUNNING:
-                reasons.append(f"component {name!r} is {runner.state.value}")
+                reason = f"component {name!r} is {runner.state.value}"
+                if runner.counters.restarts and runner.counters.last_error:
+                    # A component that keeps crashing in setup never runs, so
+                    # its error is the reason the records are not consumed.
+                    reason += f" after it crashed ({runner.counters.last_error})"
+                reasons.append(reason)
                 continue
             for dispatcher in runner.dispatchers:
                 lag = await dispatcher.lag()

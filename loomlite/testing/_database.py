@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import difflib
 import hashlib
 import shutil
 import tempfile
@@ -73,10 +74,17 @@ def _table(name: str, catalog: Catalog) -> sa.Table:
         spec = catalog.get(name)
         if spec.table is not None:
             return metadata.tables[spec.table.name]
-    raise ConfigurationError(
-        f"unknown table {name!r}: expected a table name such as "
-        f"{sorted(metadata.tables)[0]!r} or the name of a persisted topic"
+        raise ConfigurationError(
+            f"topic {spec.name!r} has no table: {spec.not_persisted_reason}"
+        )
+    close = difflib.get_close_matches(name, metadata.tables, n=3)
+    hint = (
+        f"did you mean {' or '.join(repr(table) for table in close)}?"
+        if close
+        else f"expected a table name such as {sorted(metadata.tables)[0]!r} "
+        "or the name of a persisted topic"
     )
+    raise ConfigurationError(f"unknown table {name!r}; {hint}")
 
 
 async def read_rows(

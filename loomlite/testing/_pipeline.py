@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from loomlite.clock import ManualClock
 from loomlite.contract import CATALOG, decode, normalise
 from loomlite.contract.catalog import Catalog
 from loomlite.contract.envelope import Envelope
-from loomlite.errors import ConfigurationError
+from loomlite.errors import ConfigurationError, FieldError, MessageValidationError
 from loomlite.runtime.component import Component
 from loomlite.runtime.profiles import load_settings
 from loomlite.runtime.runtime import Runtime, RuntimeStatistics, SinkFactory
@@ -86,6 +87,7 @@ class Pipeline:
         self.idle_timeout = idle_timeout
         self._broker = broker
         self._cleanup = cleanup
+        self._state_removed = False
         self._mocks: dict[tuple[str, str], AsyncMock] = {}
         self._engine: AsyncEngine | None = None
         self._sqlite_file = sqlite_file
@@ -145,6 +147,7 @@ class Pipeline:
         cleanup, self._cleanup = self._cleanup, None
         if cleanup is not None:
             cleanup()
+            self._state_removed = True
 
     # -- properties ---------------------------------------------------------
 
@@ -228,6 +231,11 @@ class Pipeline:
     def _normalise(
         self, topic: str, payload: Mapping[str, Any], moment: datetime
     ) -> Envelope:
+        if not isinstance(payload, Mapping):
+            raise MessageValidationError(
+                topic,
+                [FieldError("", "expected a JSON object", type(payload).__name__)],
+            )
         values = dict(payload)
         has_time = "recorded_at" in values or "timestamp" in values
         nested = values.get("metadata")
@@ -249,7 +257,18 @@ class Pipeline:
 
     async def set_time(self, moment: datetime) -> datetime:
         """Move the clock to ``moment`` deadline by deadline, running until
-        idle after each step, so sleepers wake in event-time order."""
+        idle after each step, so sleepers wake in event-time order.
+
+        Raises ValueError when ``moment`` is naive or earlier than now.
+        """
+        now = self.clock.now()
+        if moment.tzinfo is None:
+            raise ValueError(f"moment must be timezone-aware, got naive {moment!r}")
+        if moment < now:
+            raise ValueError(
+                f"a clock cannot move backwards from {now.isoformat()} "
+                f"to {moment.isoformat()}"
+            )
         while True:
             deadline = self.clock.next_deadline
             if deadline is None or deadline > moment:
@@ -291,16 +310,24 @@ class Pipeline:
         stay open: call ``flush`` to publish them.
         """
         timeout = timeout or self.idle_timeout
-        with anyio.fail_after(timeout):
-            while True:
-                # A timer that the clock just woke, or a simulator, publishes
-                # from its own task, so every task runs to its next wait first.
-                published = self._published_total()
-                await anyio.wait_all_tasks_blocked()
-                await self.runtime.run_until_idle(timeout)
-                await anyio.wait_all_tasks_blocked()
-                if self._published_total() == published:
-                    return
+        try:
+            with anyio.fail_after(timeout):
+                while True:
+                    # A timer that the clock just woke, or a simulator,
+                    # publishes from its own task, so every task runs to its
+                    # next wait first.
+                    published = self._published_total()
+                    await anyio.wait_all_tasks_blocked()
+                    await self.runtime.run_until_idle(timeout)
+                    await anyio.wait_all_tasks_blocked()
+                    if self._published_total() == published:
+                        return
+        except TimeoutError:
+            reasons = await self.runtime.busy_reasons()
+            busy = "; ".join(reasons) or "tasks kept publishing or never blocked"
+            raise TimeoutError(
+                f"the pipeline was not idle after {timeout} s: {busy}"
+            ) from None
 
     def _published_total(self) -> int:
         return sum(len(records) for records in self._published().values())
@@ -349,6 +376,13 @@ class Pipeline:
         if self.db_url is None:
             raise ConfigurationError(
                 "this pipeline has no database; build it with db='sqlite' or a URL"
+            )
+        if self._state_removed and self._sqlite_file is not None:
+            raise ConfigurationError(
+                "the pipeline removed its temporary state directory "
+                f"{str(self.state_dir)!r}, and the database in it, on exit; read "
+                "rows inside the 'async with' block, or pass state_dir= to keep "
+                "the database"
             )
         if self._engine is None:
             self._engine = create_engine(self.db_url)
@@ -437,51 +471,57 @@ def pipeline(
     state_path = Path(state_dir)
     if not state_path.exists():
         state_path.mkdir(parents=True)
-
-    if settings is None:
-        settings = load_settings(
-            profile or DEFAULT_PROFILE, state_dir=state_path, **overrides
+    try:
+        if settings is None:
+            settings = load_settings(
+                profile or DEFAULT_PROFILE, state_dir=state_path, **overrides
+            )
+        db_url = _database_url(db, settings, state_path)
+        settings = settings.model_copy(
+            update={"state_dir": state_path, "db_url": db_url or settings.db_url}
         )
-    db_url = _database_url(db, settings, state_path)
-    settings = settings.model_copy(
-        update={"state_dir": state_path, "db_url": db_url or settings.db_url}
-    )
-    catalog = catalog or CATALOG
-    if clock is None:
-        clock = ManualClock(start or settings.start or DEFAULT_START)
-    built = build_components(
-        components,
-        settings,
-        catalog,
-        clock=clock,
-        db_url=db_url,
-        simulate=simulate,
-        inputs=inputs,
-    )
-    test_broker: Broker
-    if broker == "durable":
-        # NORMAL survives a crash of the process but not a power loss, which
-        # a test never needs, and saves a disk sync per publish.
-        test_broker = RecordingDurableBroker(
-            state_path / DURABLE_FILE_NAME, clock, synchronous="NORMAL"
+        catalog = catalog or CATALOG
+        if clock is None:
+            clock = ManualClock(start or settings.start or DEFAULT_START)
+        built = build_components(
+            components,
+            settings,
+            catalog,
+            clock=clock,
+            db_url=db_url,
+            simulate=simulate,
+            inputs=inputs,
         )
-    else:
-        test_broker = RecordingMemoryBroker(clock)
-    return Pipeline(
-        settings,
-        built,
-        broker=test_broker,
-        clock=clock,
-        catalog=catalog,
-        inputs=external_inputs(built, catalog, inputs),
-        db_url=db_url,
-        observe_handlers=observe_handlers,
-        log_level=log_level,
-        idle_timeout=idle_timeout,
-        sink_factory=sink_factory,
-        sqlite_file=_new_sqlite_file(db, settings, state_path),
-        cleanup=cleanup,
-    )
+        test_broker: Broker
+        if broker == "durable":
+            # NORMAL survives a crash of the process but not a power loss, which
+            # a test never needs, and saves a disk sync per publish.
+            test_broker = RecordingDurableBroker(
+                state_path / DURABLE_FILE_NAME, clock, synchronous="NORMAL"
+            )
+        else:
+            test_broker = RecordingMemoryBroker(clock)
+        return Pipeline(
+            settings,
+            built,
+            broker=test_broker,
+            clock=clock,
+            catalog=catalog,
+            inputs=external_inputs(built, catalog, inputs),
+            db_url=db_url,
+            observe_handlers=observe_handlers,
+            log_level=log_level,
+            idle_timeout=idle_timeout,
+            sink_factory=sink_factory,
+            sqlite_file=_new_sqlite_file(db, settings, state_path),
+            cleanup=cleanup,
+        )
+    except BaseException:
+        # An invalid profile or component name must not leave the temporary
+        # directory behind.
+        if cleanup is not None:
+            cleanup()
+        raise
 
 
 def external_inputs(
@@ -534,6 +574,10 @@ def _remover(path: Path) -> Callable[[], None]:
 def _as_timedelta(delta: timedelta | float) -> timedelta:
     if isinstance(delta, timedelta):
         return delta
+    if not math.isfinite(delta):
+        raise ValueError(
+            f"invalid delta {delta!r}: expected a finite number of seconds"
+        )
     return timedelta(seconds=delta)
 
 

@@ -23,6 +23,7 @@ with ``@pytest.mark.anyio``.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -46,6 +47,9 @@ __all__ = [
 _BROKER_KINDS = ("memory", "durable")
 _DEFAULT_PROFILE = "ci"
 _MARKER = "loomlite_brokers"
+# Fixtures that need the test to run in an event loop. A test that requests
+# loomlite_clock gets loomlite_runtime too, so the check covers both.
+_ASYNC_FIXTURES = ("loomlite_runtime",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,6 +80,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # pytest hands a plain test an async fixture's unawaited generator and
+    # only warns, so such a test would pass without running the pipeline.
+    test = getattr(item, "obj", None)
+    if test is None or inspect.iscoroutinefunction(test):
+        return
+    fixtures = getattr(item, "fixturenames", ())
+    for name in _ASYNC_FIXTURES:
+        if name in fixtures:
+            pytest.fail(
+                f"{item.nodeid} uses the async fixture {name}: make the test "
+                "'async def' and mark it with @pytest.mark.anyio",
+                pytrace=False,
+            )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "loomlite_broker" not in metafunc.fixturenames:
         return
@@ -93,9 +113,12 @@ def _broker_kinds(metafunc: pytest.Metafunc) -> list[str]:
     kinds = list(marker.args) or list(_BROKER_KINDS)
     unknown = [kind for kind in kinds if kind not in _BROKER_KINDS]
     if unknown:
-        raise pytest.UsageError(
+        # Fail collection without a traceback, because the mistake is in the
+        # test's marker and not in the plugin.
+        pytest.fail(
             f"invalid broker {unknown[0]!r} in the {_MARKER} marker of "
-            f"{metafunc.definition.nodeid}: expected {', '.join(_BROKER_KINDS)}"
+            f"{metafunc.definition.nodeid}: expected {', '.join(_BROKER_KINDS)}",
+            pytrace=False,
         )
     return kinds
 

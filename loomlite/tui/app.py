@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -122,9 +123,10 @@ class LoomliteApp(App[None]):
         super().__init__()
         if (source is None) == (session is None):
             raise ValueError("pass exactly one of source and session")
-        if refresh_interval <= 0:
+        if not 0 < refresh_interval < math.inf:
             raise ValueError(
-                f"refresh_interval must be positive seconds, got {refresh_interval!r}"
+                "refresh_interval must be a positive, finite number of seconds, "
+                f"got {refresh_interval!r}"
             )
         self.source = source
         self.session = session
@@ -147,6 +149,7 @@ class LoomliteApp(App[None]):
         # Sets the stop event in the pipeline's own loop, once that runs.
         self._stop_pipeline: Callable[[], object] | None = None
         self._snapshot_failures = 0
+        self._notice: str | None = None
         self._finished: asyncio.Future[SessionReport] | None = None
         self._pipeline_thread: threading.Thread | None = None
 
@@ -334,6 +337,7 @@ class LoomliteApp(App[None]):
         finally:
             self._taking_snapshot = False
         self._snapshot_failures = 0
+        self._show_notice(self.source)
         now = time.monotonic()
         if self._last_frame is not None:
             self.frame_intervals.append(now - self._last_frame)
@@ -354,6 +358,17 @@ class LoomliteApp(App[None]):
         self.ticks += 1
         self._tick_event.set()
         self._tick_event = asyncio.Event()
+
+    def _show_notice(self, source: Source) -> None:
+        """Put the source's notice, if any, into the header beside its name."""
+        notice = source.notice
+        if notice == self._notice:
+            return
+        if notice is not None and self._notice is None:
+            logger.warning("%s: %s", source.description, notice)
+        self._notice = notice
+        description = source.description
+        self.sub_title = description if notice is None else f"{description}: {notice}"
 
     def _report_snapshot_failure(self, error: BaseException) -> None:
         self._snapshot_failures += 1

@@ -33,7 +33,7 @@ from loomlite.broker.durable import DurableBroker
 from loomlite.broker.factory import DURABLE_FILE_NAME
 from loomlite.components.monitor import STATISTICS_FILE_NAME, MonitorComponent
 from loomlite.components.monitor_statistics import Point
-from loomlite.errors import BrokerError, LoomliteError
+from loomlite.errors import BrokerError, LoomliteError, OffsetOutOfRangeError
 from loomlite.runtime.runtime import Runtime
 from loomlite.runtime.topology import Edge
 from loomlite.runtime.topology_file import TOPOLOGY_FILE_NAME, read_topology_file
@@ -55,6 +55,11 @@ T = TypeVar("T")
 # Counting retained records in the broker file scans its index, so the
 # attached mode refreshes retention at most this often, in real seconds.
 _RETENTION_REFRESH = 5.0
+# The monitor's default sample interval in seconds, used until statistics.json
+# names one.
+_DEFAULT_INTERVAL = 5.0
+# Samples the monitor may miss before the attached TUI calls the file stale.
+_STALE_SAMPLES = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class Source(ABC):
 
     description: str = ""
     sink: SinkReader | None = None
+    notice: str | None = None
+    """A warning to show beside ``description``, such as stale statistics."""
 
     @abstractmethod
     async def snapshot(self) -> Snapshot: ...
@@ -86,6 +93,23 @@ class Source(ABC):
     async def read(
         self, topic: str, partition: int, offset: int, limit: int
     ) -> list[Record]: ...
+
+    async def read_retained(
+        self, topic: str, partition: int, offset: int, limit: int
+    ) -> list[Record]:
+        """Return up to ``limit`` records from ``offset`` on, or from the
+        oldest retained record once retention has deleted ``offset``.
+
+        A running broker deletes old records while a screen scans, so an
+        offset listed a moment ago may be gone by the time it is read.
+        """
+        while True:
+            try:
+                return await self.read(topic, partition, offset, limit)
+            except OffsetOutOfRangeError as exc:
+                if offset >= exc.start:
+                    raise
+                offset = exc.start
 
     @abstractmethod
     async def offset_for_time(
@@ -349,10 +373,17 @@ class AttachSource(Source):
 
     ``db_url`` defaults to the SQLite file ``up`` uses in the state directory.
     Without a durable broker file the screens that show records report that
-    the run keeps its records in memory.
+    the run keeps its records in memory. ``notice`` warns once statistics.json
+    is older than ``stale_samples`` monitor intervals; None turns that off.
     """
 
-    def __init__(self, state_dir: Path, *, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        db_url: str | None = None,
+        stale_samples: float | None = _STALE_SAMPLES,
+    ) -> None:
         if not state_dir.is_dir():
             raise FileNotFoundError(
                 f"state directory {str(state_dir)!r} does not exist; pass the "
@@ -367,6 +398,8 @@ class AttachSource(Source):
         self._topology: TopologyView | None = None
         self._snapshot: Snapshot | None = None
         self._version: tuple[int, int] | None = None
+        self._interval = _DEFAULT_INTERVAL
+        self.stale_samples = stale_samples
         self._open_files()
 
     def _open_files(self) -> None:
@@ -396,6 +429,7 @@ class AttachSource(Source):
         version = await anyio.to_thread.run_sync(_file_version, path)
         if version is None:
             return Snapshot(taken_at=time.time(), runtime_state="waiting")
+        self._check_stale(version)
         now = time.monotonic()
         retention_due = now - self._retention_read > _RETENTION_REFRESH
         # The monitor rewrites the file once per sample, so between samples
@@ -413,9 +447,32 @@ class AttachSource(Source):
         if self._file is not None and retention_due:
             self._retention = await self._file.retention()
             self._retention_read = now
-        self._snapshot = snapshot_from_json(document, self._retention)
+        try:
+            self._snapshot = snapshot_from_json(document, self._retention)
+        except (AttributeError, KeyError, TypeError) as exc:
+            # The file passed the version check, but it may be hand-edited or
+            # written by another program under the same name.
+            raise ValueError(
+                f"{path} is malformed: {type(exc).__name__}: {exc}; expected the "
+                "file that the monitor of 'loomlite up' writes"
+            ) from exc
         self._version = version
+        self._interval = float(document.get("interval") or _DEFAULT_INTERVAL)
         return self._snapshot
+
+    def _check_stale(self, version: tuple[int, int]) -> None:
+        """Set ``notice`` when the monitor has not rewritten statistics.json
+        for ``stale_samples`` intervals, as after ``up`` stopped or was killed."""
+        if self.stale_samples is None:
+            return
+        age = time.time() - version[0] / 1e9
+        if age <= self.stale_samples * self._interval:
+            self.notice = None
+            return
+        self.notice = (
+            f"{STATISTICS_FILE_NAME} not updated for {age:.0f} s, so "
+            "'loomlite up' may have stopped"
+        )
 
     def topology(self) -> TopologyView | None:
         if self._topology is None:

@@ -44,21 +44,29 @@ class TraceHop:
 
 
 async def find_trace(
-    source: Source, trace_id: str, progress: Progress | None = None
+    source: Source,
+    trace_id: str,
+    progress: Progress | None = None,
+    *,
+    messages: bool = True,
 ) -> list[TraceHop]:
     """Return the messages and rows of ``trace_id``, ordered by ``received_at``.
 
     Each row follows the message it was stored from (same ``message_id``).
+    With ``messages`` false only the sink's rows are read, for a source
+    whose broker records cannot be read.
     """
     report = progress or (lambda fraction: None)
-    messages = await _messages(source, trace_id, lambda f: report(f * 0.8))
+    found: list[tuple[str, dict[str, Any]]] = []
+    if messages:
+        found = await _messages(source, trace_id, lambda f: report(f * 0.8))
     rows: list[tuple[str, dict[str, Any]]] = []
     if source.sink is not None:
         rows = await source.sink.rows_for_trace(
             trace_id, lambda done, total: report(0.8 + 0.2 * done / total)
         )
     report(1.0)
-    return _ordered(messages, rows)
+    return _ordered(found, rows)
 
 
 async def _messages(
@@ -76,7 +84,7 @@ async def _messages(
     for topic, partition, start, end in ranges:
         offset = start
         while offset < end:
-            records = await source.read(topic, partition, offset, _CHUNK)
+            records = await source.read_retained(topic, partition, offset, _CHUNK)
             if not records:
                 break
             for record in records:

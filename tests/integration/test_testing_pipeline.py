@@ -4,8 +4,10 @@ rows and messages, observe handlers, capture logs and move the clock."""
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -15,7 +17,9 @@ import pytest
 from loomlite.clock import ManualClock
 from loomlite.components.enrich import component as enrich_module
 from loomlite.components.enrich.steps import StepWindow
+from loomlite.contract.models.external import EmailEvent
 from loomlite.errors import ConfigurationError, MessageValidationError
+from loomlite.runtime import Component, Context, subscribe
 from loomlite.testing import Pipeline, pipeline
 from simulators.gait import GaitConfig, GaitGenerator, walk
 from tests.integration.support import PipelineFactory
@@ -31,6 +35,20 @@ PLACES = "location.address.geocoded"
 STEPS = "device.health.steps.derived"
 WEB_VISITS = "external.web.visits.raw"
 CERKNICA = {"latitude": 45.7936, "longitude": 14.3627}
+EMAIL = "external.email.events.raw"
+
+
+class HeldReader(Component):
+    """Reads emails. Each handler call waits until ``release`` is set."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.release = anyio.Event()
+
+    @subscribe(EMAIL, stage="general")
+    async def on_email(self, message: EmailEvent, context: Context) -> None:
+        await self.release.wait()
 
 
 async def test_publish_alias_lands_as_row(loomlite_pipeline: PipelineFactory) -> None:
@@ -237,3 +255,110 @@ async def test_unstored_publish_is_rejected(
         visits = await p.rows(WEB_VISITS)
 
     assert [row["url"] for row in visits] == ["https://example.org/"]
+
+
+class BrokenSetup(Component):
+    """Fails in setup, as a component whose model file is missing does."""
+
+    name = "broken"
+
+    async def setup(self) -> None:
+        raise RuntimeError("cannot open the model file")
+
+    @subscribe(EMAIL, stage="general")
+    async def on_email(self, message: EmailEvent, context: Context) -> None:
+        pass
+
+
+async def test_idle_timeout_names_setup_crash(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=[BrokenSetup()], db=None) as p:
+        with pytest.raises(TimeoutError) as caught:
+            await p.run_until_idle(timeout=0.5)
+
+    message = str(caught.value)
+    assert "component 'broken' is" in message
+    assert "RuntimeError: cannot open the model file" in message
+
+
+async def test_idle_timeout_names_busy_handler(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    reader = HeldReader()
+    async with loomlite_pipeline(components=[reader], db=None) as p:
+        await p.publish(EMAIL, {"device_id": "mailbox", "subject": "held"})
+        with pytest.raises(TimeoutError) as caught:
+            await p.run_until_idle(timeout=0.2)
+        reader.release.set()
+        await p.run_until_idle()
+
+    message = str(caught.value)
+    assert "not idle after 0.2 s" in message
+    assert "component 'held' has work in progress" in message
+
+
+async def test_clock_moved_backwards_is_rejected(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        start = p.clock.now()
+        with pytest.raises(ValueError, match="cannot move backwards"):
+            await p.advance(-60)
+        with pytest.raises(ValueError, match="cannot move backwards"):
+            await p.set_time(start - timedelta(hours=1))
+
+        assert p.clock.now() == start
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"components": ["persit"]}, {"profile": "no-such-profile"}],
+    ids=["component-typo", "unknown-profile"],
+)
+def test_invalid_arguments_leave_no_state_dir(
+    arguments: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    with pytest.raises(ConfigurationError):
+        pipeline(**arguments)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_non_mapping_payload_is_rejected(
+    loomlite_pipeline: PipelineFactory,
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        with pytest.raises(MessageValidationError, match="expected a JSON object"):
+            await p.publish(GPS, [45.79, 14.36])  # type: ignore[arg-type]
+
+        assert p.messages(GPS) == []
+
+
+@pytest.mark.parametrize("delta", [float("nan"), float("inf"), float("-inf")])
+async def test_non_finite_advance_is_rejected(
+    loomlite_pipeline: PipelineFactory, delta: float
+) -> None:
+    async with loomlite_pipeline(components=["enrich"], db=None) as p:
+        start = p.clock.now()
+        with pytest.raises(ValueError, match=f"invalid delta {delta!r}"):
+            await p.advance(delta)
+
+        assert p.clock.now() == start
+
+
+async def test_rows_after_exit_name_the_removed_state_dir() -> None:
+    async with pipeline(components=["persist"]) as p:
+        await p.publish(GPS, {"device_id": "phone-1", **CERKNICA})
+        await p.run_until_idle()
+
+    with pytest.raises(ConfigurationError) as caught:
+        await p.rows(GPS)
+
+    message = str(caught.value)
+    assert "removed its temporary state directory" in message
+    assert "inside the 'async with' block" in message

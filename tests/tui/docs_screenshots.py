@@ -61,7 +61,9 @@ SHOTS = (
 async def export(state_dir: Path) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
     for name, key, action in SHOTS:
-        source = AttachSource(state_dir)
+        # The frozen statistics are old on purpose, so the header must not
+        # call them stale.
+        source = AttachSource(state_dir, stale_samples=None)
         source.description = "attached to state"
         app = LoomliteApp(source, refresh_interval=3600)
         async with app.run_test(size=SIZE) as pilot:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
 import pytest
-from textual.widgets import DataTable, ProgressBar
+from textual.widgets import DataTable, ProgressBar, Static
 
 from loomlite.broker import MemoryBroker
 from loomlite.broker.base import Record
@@ -24,6 +25,7 @@ from loomlite.tui.screens.errors import ErrorsScreen
 from loomlite.tui.screens.messages import MessagesScreen
 from loomlite.tui.screens.trace import TraceScreen
 from loomlite.tui.source import LiveSource
+from loomlite.tui.trace import find_trace
 from loomlite.tui.widgets import ConfirmScreen, PayloadView
 from tests.tui.conftest import (
     AUDIO,
@@ -79,6 +81,27 @@ class GatedSource(LiveSource):
         records = await super().read(topic, partition, offset, limit)
         self.read_so_far += len(records)
         return records
+
+
+class TrimmingSource(LiveSource):
+    """The runtime's source, where retention deletes the first six GPS fixes
+    right after the GPS partitions are listed, as it does on a busy run
+    between a scan's listing and its first read."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline.runtime, db_url=pipeline.db_url)
+        self.trimmed = False
+
+    async def partitions(self, topic: str) -> list[tuple[int, int, int]]:
+        ranges = await super().partitions(topic)
+        if topic == GPS and not self.trimmed:
+            self.trimmed = True
+            clock = self.runtime.clock
+            assert isinstance(clock, ManualClock)
+            # GPS fixes are kept 30 days, and fix i was recorded at START + 30 s * i.
+            clock.set(START + timedelta(days=30, minutes=3))
+            assert await self.runtime.broker.enforce_retention() >= 6
+        return ranges
 
 
 def count_rows(pipeline: Pipeline, table: str) -> int:
@@ -362,3 +385,92 @@ async def test_one_batched_update_per_tick_under_load(
         assert table.row_count <= 50
         gps_row = column(table, "topic").index(GPS)
         assert int(column(table, "published")[gps_row].replace(",", "")) >= 2012
+
+
+async def test_scan_skips_records_retention_deleted(
+    live_pipeline: Pipeline,
+) -> None:
+    app = LoomliteApp(TrimmingSource(live_pipeline), refresh_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        screen.load(GPS, "start")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#messages-status", Static))
+        table = screen.query_one("#messages", DataTable)
+
+        assert "out of range" not in status
+        assert "6 message(s) shown" in status
+        assert [
+            offset.split("@")[1] for offset in column(table, "partition@offset")
+        ] == [str(index) for index in range(6, 12)]
+
+
+async def test_trace_skips_records_retention_deleted(
+    live_pipeline: Pipeline,
+) -> None:
+    source = TrimmingSource(live_pipeline)
+
+    hops = await find_trace(source, "trace-gps-phone-0-009")
+
+    assert source.trimmed
+    fixes = [hop.where for hop in hops if hop.where.startswith(GPS)]
+    assert len(fixes) == 1
+    assert fixes[0].endswith("@9")
+
+
+async def test_masking_hides_personal_data_in_errors(
+    live_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def geocode(
+        self: EnrichComponent, messages: Sequence[GPSReading], context: Context
+    ) -> None:
+        raise RuntimeError("no place; ask ana.novak@example.org on +386 40 123 456")
+
+    monkeypatch.setattr(EnrichComponent, "on_fixes_for_geocoding", geocode)
+    runtime = live_pipeline.runtime
+    await runtime.publish(GPS, gps_fix(40, device="phone-6"))
+    await runtime.run_until_idle(timeout=30)
+
+    app = live_app(live_pipeline)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        error_text = static_text(screen.query_one("#error-text", Static))
+
+        await show(pilot, "6")
+        components = app.screen.query_one("#components", DataTable)
+        components.move_cursor(row=components.get_row_index("enrich"))
+        await app.wait_for_ticks(1)
+        await pilot.pause()
+        last_errors = " ".join(column(components, "last error"))
+        pane = static_text(app.screen.query_one("#last-error", Static))
+
+    assert "RuntimeError: no place" in error_text
+    assert "no place" in pane
+    for text in (error_text, last_errors, pane):
+        assert "ana.novak@example.org" not in text
+        assert "+386 40 123 456" not in text
+
+
+async def test_errors_keys_report_nothing_to_do(live_pipeline: Pipeline) -> None:
+    app = live_app(live_pipeline)
+    statuses: dict[str, str] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "5")
+        await finish_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorsScreen)
+        for key in ("r", "R", "d", "D"):
+            await pilot.press(key)
+            await finish_workers(pilot)
+            statuses[key] = static_text(screen.query_one("#errors-status", Static))
+
+    assert "no error message selected" in statuses["r"]
+    assert "no pending error message" in statuses["R"]
+    assert "no error message selected" in statuses["d"]
+    assert "no pending error message" in statuses["D"]

@@ -125,6 +125,12 @@ def test_parse_position_forms() -> None:
         parse_position("soon")
 
 
+@pytest.mark.parametrize("text", ["²", "-5", "1e3", "0x10"])
+def test_parse_position_rejects_odd_numbers(text: str) -> None:
+    with pytest.raises(ValueError, match=f"invalid start position {text!r}"):
+        parse_position(text)
+
+
 def test_summarise_skips_envelope_and_ids() -> None:
     payload = {"message_id": "m", "id": 4, "x": 1, "hash_hash": "h", "y": None}
 

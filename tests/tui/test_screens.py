@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +278,124 @@ async def test_digit_keys_type_into_inputs(frozen_state_dir: Path) -> None:
         assert app.screen.query_one("#position-input", Input).value == "12"
         await pilot.press("escape", "1")
         assert isinstance(app.screen, TopologyScreen)
+
+
+async def test_header_warns_of_stale_statistics(
+    frozen_state_dir: Path, tmp_path: Path
+) -> None:
+    """A ``loomlite up`` killed with SIGKILL leaves its last statistics.json
+    behind, so the header shows when the file stopped changing."""
+    statistics = tmp_path / "statistics.json"
+    shutil.copy(frozen_state_dir / "statistics.json", statistics)
+    # The frozen run's monitor samples every 2 s, so a minute is 30 samples.
+    old = time.time() - 60
+    os.utime(statistics, (old, old))
+    # The timer never fires, so each refresh_now reads the file once.
+    app = LoomliteApp(AttachSource(tmp_path), refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.refresh_now()
+        stale_title = app.sub_title
+        os.utime(statistics)
+        await app.refresh_now()
+        await pilot.pause()
+        fresh_title = app.sub_title
+
+    assert stale_title.startswith(f"attached to {tmp_path}")
+    assert re.search(r"statistics\.json not updated for \d+ s", stale_title)
+    assert "loomlite up" in stale_title
+    assert fresh_title == f"attached to {tmp_path}"
+
+
+async def test_trace_empty_id_prompts_for_one(frozen_state_dir: Path) -> None:
+    app = attached(frozen_state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        screen.start_lookup("trace-gps-phone-0-000")
+        await finish_workers(pilot)
+        trace_input = screen.query_one("#trace-input", Input)
+        trace_input.focus()
+        trace_input.value = "   "
+        await pilot.press("enter")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#trace-status", Static))
+        rows = screen.query_one("#hops", DataTable).row_count
+
+    assert "enter a trace_id" in status
+    assert "trace-gps-phone-0-000" not in status
+    assert rows == 0
+
+
+async def test_next_page_walks_every_message(frozen_state_dir: Path) -> None:
+    app = LoomliteApp(AttachSource(frozen_state_dir), refresh_interval=0.1, row_limit=5)
+    pages: list[list[str]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        await load_messages(pilot, "device.sensor.gps.raw", "start")
+        table = app.screen.query_one("#messages", DataTable)
+        pages.append(column(table, "partition@offset"))
+        for _ in range(4):
+            await pilot.press("n")
+            await finish_workers(pilot)
+            pages.append(column(table, "partition@offset"))
+        status = static_text(app.screen.query_one("#messages-status", Static))
+
+    positions = [position for page in pages[:4] for position in page]
+    assert [len(page) for page in pages[:4]] == [5, 5, 5, 1]
+    assert len(set(positions)) == 16
+    # Past the last message, the last page stays on screen.
+    assert pages[4] == pages[3]
+    assert "no more messages" in status
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"version": 1, "components": []},
+        {"version": 1, "topics": {"x": None}},
+        {"version": 1, "groups": {"g": 1}},
+        {"version": 1, "clock_time": 5},
+    ],
+    ids=["list-for-object", "null-topic", "number-for-group", "number-for-time"],
+)
+async def test_malformed_statistics_keep_app_running(
+    tmp_path: Path, document: dict[str, object]
+) -> None:
+    (tmp_path / "statistics.json").write_text(json.dumps(document), encoding="utf-8")
+    source = AttachSource(tmp_path)
+    with pytest.raises(ValueError, match=r"statistics\.json is malformed"):
+        await source.snapshot()
+
+    app = LoomliteApp(AttachSource(tmp_path), refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.refresh_now()
+        await pilot.pause()
+        running = app.is_running
+
+    assert running
+
+
+async def test_trace_without_broker_file_shows_rows(
+    frozen_state_dir: Path, tmp_path: Path
+) -> None:
+    """A run on the memory broker leaves no broker.sqlite3, but its rows are
+    in the database, so the trace shows the rows and why messages are missing."""
+    for name in ("loomlite.db", "statistics.json", "topology.json"):
+        shutil.copy(frozen_state_dir / name, tmp_path / name)
+    app = attached(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, TraceScreen)
+        screen.start_lookup("trace-gps-phone-0-000")
+        await finish_workers(pilot)
+        status = static_text(screen.query_one("#trace-status", Static))
+        hops = screen.query_one("#hops", DataTable)
+        kinds = column(hops, "kind")
+        where = column(hops, "where")
+
+    assert kinds == ["row", "row"]
+    assert "device_sensor_gps_raw" in where
+    assert "0 message(s), 2 row(s)" in status
+    assert "no broker.sqlite3" in status

@@ -23,7 +23,9 @@ SIZE = (150, 44)
 
 
 def frozen_app(state_dir: Path) -> LoomliteApp:
-    source = AttachSource(state_dir)
+    # The frozen statistics are old on purpose, so the header must not
+    # call them stale.
+    source = AttachSource(state_dir, stale_samples=None)
     # The state directory's path differs on every run; the header shows this.
     source.description = "attached to state"
     # The timer never fires: each test draws one snapshot with refresh_now,

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from loomlite.tui.payload import mask_text
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.widgets import LiveTable, format_count, format_seconds
@@ -49,9 +50,8 @@ class ComponentsScreen(LoomliteScreen):
         for name in sorted(snapshot.components):
             row = snapshot.components[name]
             state = Text(row.state, "green" if row.state == "running" else "red")
-            last = (
-                (row.last_error or "—").splitlines()[0][:60] if row.last_error else "—"
-            )
+            last_error = self._last_error(row.last_error)
+            last = last_error.splitlines()[0][:60] if last_error else "—"
             cells = (
                 name,
                 state,
@@ -82,5 +82,12 @@ class ComponentsScreen(LoomliteScreen):
         row = snapshot.components.get(self._selected or "")
         text = "Select a component to see its last error."
         if row is not None:
-            text = f"{row.name}: {row.last_error or 'no error so far'}"
+            last_error = self._last_error(row.last_error)
+            text = f"{row.name}: {last_error or 'no error so far'}"
         self.query_one("#last-error", Static).update(Text(text))
+
+    def _last_error(self, error: str | None) -> str | None:
+        """Return ``error`` with emails and phone numbers masked when masking is on."""
+        if error is None or not self.loom.masked:
+            return error
+        return mask_text(error)

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from loomlite.contract import CATALOG
 from loomlite.contract.catalog import TopicKind
 from loomlite.runtime.redrive import REDRIVE_GROUP, RedriveResult, discard, redrive
-from loomlite.tui.payload import DecodedRecord, decode_record
+from loomlite.tui.payload import DecodedRecord, decode_record, mask_text
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.snapshot import Snapshot
 from loomlite.tui.source import READ_ERRORS
@@ -110,7 +110,9 @@ class ErrorsScreen(LoomliteScreen):
             for spec in CATALOG.by_kind(TopicKind.ERROR):
                 for partition, start, end in await source.partitions(spec.name):
                     first = max(start, end - limit)
-                    for record in await source.read(spec.name, partition, first, limit):
+                    for record in await source.read_retained(
+                        spec.name, partition, first, limit
+                    ):
                         found.append(decode_record(record))
         except READ_ERRORS as exc:
             self._status(f"reading the error topics failed: {exc}", error=True)
@@ -159,12 +161,17 @@ class ErrorsScreen(LoomliteScreen):
             view.show(None, masked=self.loom.masked)
             return
         payload = selected.payload
+        message = str(payload.get("error_message", ""))
+        traceback = str(payload.get("traceback") or "")[-1500:]
+        if self.loom.masked:
+            # Handlers often put the failed values into their exception.
+            message, traceback = mask_text(message), mask_text(traceback)
         text.update(
             Text.assemble(
                 (f"{payload.get('error_type')}: ", "bold red"),
-                str(payload.get("error_message", "")),
+                message,
                 "\n",
-                (str(payload.get("traceback") or "")[-1500:], "dim"),
+                (traceback, "dim"),
             )
         )
         view.show(payload.get("source_value"), masked=self.loom.masked)
@@ -175,21 +182,29 @@ class ErrorsScreen(LoomliteScreen):
     # -- redrive and discard -------------------------------------------------
 
     def action_redrive_one(self) -> None:
-        if self._selected is not None:
-            self._apply("redrive", [self._selected])
+        if self._selected is None:
+            self._status("no error message selected to redrive", error=True)
+            return
+        self._apply("redrive", [self._selected])
 
     def action_redrive_all(self) -> None:
-        if self._pending():
-            self._apply("redrive", None)
+        if not self._pending():
+            self._status("no pending error message to redrive", error=True)
+            return
+        self._apply("redrive", None)
 
     def action_discard_one(self) -> None:
-        if self._selected is not None:
-            self._confirm_discard([self._selected])
+        if self._selected is None:
+            self._status("no error message selected to discard", error=True)
+            return
+        self._confirm_discard([self._selected])
 
     def action_discard_all(self) -> None:
         pending = self._pending()
-        if pending:
-            self._confirm_discard(pending, everything=True)
+        if not pending:
+            self._status("no pending error message to discard", error=True)
+            return
+        self._confirm_discard(pending, everything=True)
 
     def _pending(self) -> list[DecodedRecord]:
         return [d for d in self.errors if self._status_of(d) == "pending"]

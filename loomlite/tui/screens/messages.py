@@ -49,7 +49,8 @@ def parse_position(text: str) -> str | int | datetime:
     value = text.strip().lower() or "end"
     if value in ("end", "start"):
         return value
-    if value.isdigit():
+    # isdigit() also accepts superscripts such as '²', which int() rejects.
+    if value.isdecimal():
         return int(value)
     try:
         moment = datetime.fromisoformat(text.strip())
@@ -216,7 +217,7 @@ class MessagesScreen(LoomliteScreen):
         try:
             for partition, (offset, end) in offsets.items():
                 while offset < end and (newest or len(found) < limit):
-                    records = await self.source.read(
+                    records = await self.source.read_retained(
                         topic, partition, offset, min(_CHUNK, end - offset)
                     )
                     if not records:
@@ -241,6 +242,14 @@ class MessagesScreen(LoomliteScreen):
             key=lambda d: (d.record.timestamp_ns, d.record.partition, d.record.offset)
         )
         self.records = found[-limit:] if newest else found[:limit]
+        if not newest:
+            # A chunk may read past the page, so the next page starts at the
+            # first record of each partition that this page leaves out.
+            for decoded in found[limit:]:
+                record = decoded.record
+                self.positions[record.partition] = min(
+                    self.positions[record.partition], record.offset
+                )
         self._status(
             f"{topic}: {len(self.records)} message(s) shown of {self.scanned:,} scanned"
         )
@@ -260,7 +269,7 @@ class MessagesScreen(LoomliteScreen):
                 if offset >= end:
                     self.positions[partition] = offset
                     continue
-                records = await source.read(topic, partition, offset, _CHUNK)
+                records = await source.read_retained(topic, partition, offset, _CHUNK)
                 for record in records:
                     decoded = decode_record(record)
                     if matches_filters(decoded, self.filters):
@@ -340,7 +349,6 @@ class MessagesScreen(LoomliteScreen):
         offsets = {}
         for partition, offset in self.positions.items():
             offsets[partition] = (offset, offset + 10**12)
-        self.records = []
         self._next_page(self.topic, offsets)
 
     @work(exclusive=True, group="messages-scan")
@@ -348,6 +356,10 @@ class MessagesScreen(LoomliteScreen):
         assert self.source is not None
         ends = {p: end for p, _, end in await self.source.partitions(topic)}
         bounded = {p: (first, ends.get(p, first)) for p, (first, _) in offsets.items()}
+        if all(first >= end for first, end in bounded.values()):
+            # The page on screen stays, because it is the last one.
+            self._status(f"{topic}: no more messages after this page")
+            return
         await self._read_forward(topic, bounded, newest=False)
 
     def action_trace(self) -> None:

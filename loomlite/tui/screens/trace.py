@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
+from loomlite.errors import BrokerError
 from loomlite.tui.payload import mask_payload
 from loomlite.tui.screens.base import LoomliteScreen
 from loomlite.tui.screens.messages import summarise
@@ -72,6 +73,14 @@ class TraceScreen(LoomliteScreen):
         value = event.value.strip()
         if value:
             self.start_lookup(value)
+            return
+        # Clear the earlier result, so that it does not pass for this input's.
+        self.trace_id = None
+        self.hops = []
+        self._selected = None
+        self._draw()
+        self.query_one(PayloadView).show(None, masked=self.loom.masked)
+        self._status("enter a trace_id to look up, or press t on a message")
 
     def start_lookup(self, trace_id: str) -> None:
         """Look up ``trace_id`` in a worker."""
@@ -89,10 +98,19 @@ class TraceScreen(LoomliteScreen):
         progress.update(total=100, progress=0)
         progress.display = True
         self._status(f"looking up {trace_id} in every topic and table")
+        unread: BrokerError | None = None
         try:
-            hops = await find_trace(
-                source, trace_id, lambda done: progress.update(progress=done * 100)
-            )
+            try:
+                hops = await find_trace(
+                    source, trace_id, lambda done: progress.update(progress=done * 100)
+                )
+            except BrokerError as exc:
+                # A run on the memory broker leaves no broker file to read, but
+                # its rows are still in the database.
+                if source.sink is None:
+                    raise
+                unread = exc
+                hops = await find_trace(source, trace_id, messages=False)
         except READ_ERRORS as exc:
             self._status(f"trace lookup failed: {exc}", error=True)
             return
@@ -100,9 +118,12 @@ class TraceScreen(LoomliteScreen):
             progress.display = False
         self.hops = hops
         messages = sum(1 for hop in hops if hop.kind == "message")
-        self._status(
+        summary = (
             f"trace {trace_id}: {messages} message(s), {len(hops) - messages} row(s)"
         )
+        if unread is not None:
+            summary += f"; messages not read: {unread}"
+        self._status(summary)
         self._draw()
         self.query_one("#hops", DataTable).focus()
 

@@ -99,3 +99,65 @@ def test_plugin_import_stays_light() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_marker_rejects_unknown_broker(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_sample.py"
+    test_file.write_text(
+        "import pytest\n\n"
+        '@pytest.mark.loomlite_brokers("memory", "kafka")\n'
+        "def test_marked(loomlite_broker):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "invalid broker 'kafka' in the loomlite_brokers marker" in result.stdout
+    assert "expected memory, durable" in result.stdout
+    # A mistake in the test's marker is the user's, so no plugin frames.
+    assert "loomlite/testing/plugin.py" not in result.stdout
+
+
+def test_sync_test_with_async_fixture_fails(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_sample.py"
+    test_file.write_text(
+        "def test_forgot_async(loomlite_runtime):\n    assert loomlite_runtime\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout
+    assert "1 error" in result.stdout
+    assert "uses the async fixture loomlite_runtime" in result.stdout
+    assert "@pytest.mark.anyio" in result.stdout
