@@ -47,6 +47,26 @@ def collect(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_pytest(test_file: Path) -> subprocess.CompletedProcess[str]:
+    """Run pytest on ``test_file`` in a child process, in its directory."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=test_file.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_marker_runs_both_brokers(tmp_path: Path) -> None:
     result = collect(tmp_path)
 
@@ -110,22 +130,7 @@ def test_marker_rejects_unknown_broker(tmp_path: Path) -> None:
         "    pass\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(test_file),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_pytest(test_file)
 
     assert result.returncode == 2
     assert "invalid broker 'kafka' in the loomlite_brokers marker" in result.stdout
@@ -140,22 +145,7 @@ def test_sync_test_with_async_fixture_fails(tmp_path: Path) -> None:
         "def test_forgot_async(loomlite_runtime):\n    assert loomlite_runtime\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(test_file),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_pytest(test_file)
 
     assert result.returncode == 1, result.stdout
     assert "1 error" in result.stdout
