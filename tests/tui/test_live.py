@@ -332,33 +332,3 @@ async def test_trace_lookup_runs_in_worker_while_keys_work(
         assert column(screen.query_one("#hops", DataTable), "where") == [
             "device.sensor.gps.raw[1]@99999"
         ]
-
-
-async def test_one_batched_update_per_tick_under_load(
-    live_pipeline: Pipeline,
-) -> None:
-    """50 devices at 20 messages per second each, for two seconds."""
-    app = live_app(live_pipeline, refresh_interval=0.25, row_limit=50)
-    runtime = live_pipeline.runtime
-    async with app.run_test(size=SIZE) as pilot:
-        await show(pilot, "2")
-        first_tick = app.ticks
-
-        async def device(number: int) -> None:
-            for index in range(40):
-                fix = gps_fix(1000 + index, device=f"load-{number:02d}")
-                await runtime.publish(GPS, fix)
-                await anyio.sleep(0.05)
-
-        async with anyio.create_task_group() as group:
-            for number in range(50):
-                group.start_soon(device, number)
-        await app.wait_for_ticks(2)
-
-        ticks = app.ticks - first_tick
-        assert ticks >= 2
-        assert app.batched_updates == app.ticks
-        table = app.screen.query_one("#topics", DataTable)
-        assert table.row_count <= 50
-        gps_row = column(table, "topic").index(GPS)
-        assert int(column(table, "published")[gps_row].replace(",", "")) >= 2012
