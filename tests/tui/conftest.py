@@ -57,6 +57,12 @@ GEOCODING_ERRORS = "processing.errors.geocoding"
 INPUTS = tuple(dict.fromkeys((*AI_INPUTS, *ENRICH_INPUTS)))
 DEVICES = ("phone-0", "phone-1")
 HANDLING = timedelta(milliseconds=200)
+# Every GPS fix that gps_fix builds has the key phone-0, so the broker puts
+# them all in this partition.
+GPS_PARTITION = 1
+# A refresh interval in seconds that never ends during a test, for tests
+# that drive the ticks with refresh_now.
+NEVER = 3600.0
 
 
 def settings(state_dir: Path, **values: Any) -> LoomliteSettings:

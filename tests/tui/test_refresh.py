@@ -13,22 +13,15 @@ from textual.widgets import DataTable, Static
 from loomlite.tui.app import LoomliteApp
 from loomlite.tui.screens.messages import MessagesScreen
 from loomlite.tui.screens.topics import TopicsScreen
-from tests.tui.conftest import GPS, Pipeline, gps_fix
+from tests.tui.conftest import GPS, GPS_PARTITION, NEVER, Pipeline, gps_fix
 from tests.tui.helpers import column, finish_workers, show, static_text
 from tests.tui.test_live import SIZE, live_app
 
 pytestmark = pytest.mark.anyio
 
-# Every GPS fix of the fixture has the key phone-0, so one partition contains them all.
-GPS_PARTITION = 1
-
 
 def offsets(numbers: range) -> list[str]:
     return [f"{GPS_PARTITION}@{number}" for number in numbers]
-
-
-# A timer this slow never fires during a test, so the test drives the ticks.
-NEVER = 3600.0
 
 
 async def test_topics_table_shows_row_limit(live_pipeline: Pipeline) -> None:
