@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +188,38 @@ async def test_ticks_come_from_one_timer(
         await pilot.pause()
 
         assert app.ticks == ticks
+
+
+async def test_frame_time_taken_after_draw(
+    live_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = live_app(live_pipeline, refresh_interval=NEVER)
+    # time.monotonic() when the shown screen last composited an update.
+    composited: list[float] = []
+    original = Screen._compositor_refresh
+
+    def compositor_refresh(self: Screen[Any]) -> None:
+        original(self)
+        if self is app.screen:
+            composited.append(time.monotonic())
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", compositor_refresh)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await app.refresh_now()
+        await pilot.pause()
+        assert app.last_frame_at is not None
+        intervals = len(app.frame_intervals)
+
+        for index in range(12, 15):
+            await live_pipeline.runtime.publish(GPS, gps_fix(index))
+        await live_pipeline.runtime.run_until_idle(timeout=30)
+        before_tick = time.monotonic()
+        await app.refresh_now()
+        assert app.last_frame_at < before_tick
+        await pilot.pause()
+
+        drawn = [moment for moment in composited if moment >= before_tick]
+        assert drawn
+        assert app.last_frame_at >= drawn[0]
+        assert len(app.frame_intervals) == intervals + 1
