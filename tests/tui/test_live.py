@@ -35,6 +35,7 @@ from tests.tui.conftest import (
     START,
     Pipeline,
     gps_fix,
+    sink_statistics,
     speech_chunk,
 )
 from tests.tui.helpers import (
@@ -56,7 +57,7 @@ def live_app(
     source = LiveSource(
         pipeline.runtime,
         db_url=pipeline.db_url,
-        sink_statistics=pipeline.persist.sink_statistics,
+        sink_statistics=sink_statistics(pipeline),
     )
     return LoomliteApp(source, refresh_interval=refresh_interval, row_limit=row_limit)
 
