@@ -325,7 +325,7 @@ async def _http(repeats: int, workdir: Path) -> BenchmarkResult:
     )
 
 
-async def _tui_frames(repeats: int, workdir: Path) -> BenchmarkResult:
+async def _tui_frames(repeats: int, workdir: Path) -> list[BenchmarkResult]:
     # Imported here so that other benchmarks do not load Textual.
     from loomlite.tui.bench import measure_frames
 

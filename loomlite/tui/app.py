@@ -134,7 +134,10 @@ class LoomliteApp(App[None]):
         self.row_limit = row_limit
         self.start_mode = start_mode
         self.latest: Snapshot | None = None
+        # Seconds between frames drawn after a tick, and when the last one
+        # was drawn (time.monotonic), for ``loomlite bench``.
         self.frame_intervals: deque[float] = deque(maxlen=_FRAME_HISTORY)
+        self.last_frame_at: float | None = None
         self.ticks = 0
         self.batched_updates = 0
         self.session_error: BaseException | None = None
@@ -142,7 +145,7 @@ class LoomliteApp(App[None]):
         self.session_done = asyncio.Event()
         # A trace_id for the Trace screen to look up once it is shown.
         self.pending_trace: str | None = None
-        self._last_frame: float | None = None
+        self._frame_pending = False
         self._taking_snapshot = False
         self._tick_event = asyncio.Event()
         self._stop = anyio.Event()
@@ -338,10 +341,6 @@ class LoomliteApp(App[None]):
             self._taking_snapshot = False
         self._snapshot_failures = 0
         self._show_notice(self.source)
-        now = time.monotonic()
-        if self._last_frame is not None:
-            self.frame_intervals.append(now - self._last_frame)
-        self._last_frame = now
         self.latest = snapshot
         try:
             screen = self.screen
@@ -355,6 +354,12 @@ class LoomliteApp(App[None]):
                 # The screen's widgets are gone: the app is shutting down.
                 return
             self.batched_updates += 1
+            if not self._frame_pending:
+                # Textual (8.2) runs call_after_refresh callbacks once the
+                # screen has composited its pending update, so the frame
+                # interval includes the drawing.
+                self._frame_pending = True
+                self.call_after_refresh(self._frame_drawn)
         self.ticks += 1
         self._tick_event.set()
         self._tick_event = asyncio.Event()
@@ -369,6 +374,13 @@ class LoomliteApp(App[None]):
         self._notice = notice
         description = source.description
         self.sub_title = description if notice is None else f"{description}: {notice}"
+
+    def _frame_drawn(self) -> None:
+        self._frame_pending = False
+        now = time.monotonic()
+        if self.last_frame_at is not None:
+            self.frame_intervals.append(now - self.last_frame_at)
+        self.last_frame_at = now
 
     def _report_snapshot_failure(self, error: BaseException) -> None:
         self._snapshot_failures += 1

@@ -1,8 +1,9 @@
 """Pipelines for the TUI tests: a live runtime, and a frozen state directory.
 
-``live_pipeline`` runs the ai, enrich, persist and monitor components on a
-memory broker with a manual clock, the way ``loomlite tui --profile`` runs
-them, and publishes a fixed set of device messages. ``frozen_state_dir``
+Both are built with ``loomlite.testing.pipeline``. ``live_pipeline`` runs
+the ai, enrich, persist and monitor components on a memory broker with a
+manual clock, the way ``loomlite tui --profile`` runs them, and publishes a
+fixed set of device messages. ``frozen_state_dir``
 writes what ``loomlite up`` leaves in its state directory (broker file,
 database, statistics.json, topology.json) with fixed ids, times and rates,
 so that snapshot tests draw the same screen on every machine.
@@ -11,8 +12,7 @@ so that snapshot tests draw the same screen on every machine.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,10 @@ import numpy as np
 import pytest
 
 from loomlite._fixtures import fixture_path
-from loomlite.broker import DurableBroker, MemoryBroker
-from loomlite.broker.base import Broker
 from loomlite.clock import ManualClock
 from loomlite.components.ai.audio import decode_audio, encode_wav
 from loomlite.components.ai.component import INPUT_TOPICS as AI_INPUTS
-from loomlite.components.ai.component import AiComponent
 from loomlite.components.enrich.component import INPUT_TOPICS as ENRICH_INPUTS
-from loomlite.components.enrich.component import EnrichComponent
-from loomlite.components.monitor import MonitorComponent
 from loomlite.components.monitor_statistics import (
     ComponentHealth,
     GroupLag,
@@ -38,16 +33,12 @@ from loomlite.components.monitor_statistics import (
     SinkHealth,
     TopicHealth,
 )
-from loomlite.components.persist import (
-    PersistComponent,
-    persist_component,
-    produced_topics,
-)
-from loomlite.contract import CATALOG, ProcessingError, encode
+from loomlite.components.persist import PersistComponent
+from loomlite.contract import ProcessingError, encode
 from loomlite.contract.models import AudioChunk, EmailEvent, GPSReading
 from loomlite.runtime import LoomliteSettings, Runtime
 from loomlite.runtime.topology_file import write_topology_file
-from loomlite.sink import migrate
+from loomlite.testing import Pipeline, pipeline
 
 START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 GPS = "device.sensor.gps.raw"
@@ -57,6 +48,12 @@ GEOCODING_ERRORS = "processing.errors.geocoding"
 INPUTS = tuple(dict.fromkeys((*AI_INPUTS, *ENRICH_INPUTS)))
 DEVICES = ("phone-0", "phone-1")
 HANDLING = timedelta(milliseconds=200)
+# Every GPS fix that gps_fix builds has the key phone-0, so the broker puts
+# them all in this partition.
+GPS_PARTITION = 1
+# A refresh interval in seconds that never ends during a test, for tests
+# that drive the ticks with refresh_now.
+NEVER = 3600.0
 
 
 def settings(state_dir: Path, **values: Any) -> LoomliteSettings:
@@ -122,57 +119,40 @@ def speech_chunk() -> AudioChunk:
     )
 
 
-@dataclass
-class Pipeline:
-    runtime: Runtime
-    persist: PersistComponent
-    db_url: str
-    state_dir: Path
+def open_pipeline(state_dir: Path, broker: str, clock: ManualClock) -> Pipeline:
+    """Build the ai, enrich, persist and monitor pipeline with its state and
+    SQLite database in ``state_dir``, on a ``memory`` or ``durable`` broker.
 
-
-def components(db_url: str) -> tuple[list[Any], PersistComponent]:
-    producers = [AiComponent(), EnrichComponent()]
-    persist = persist_component(
-        db_url,
-        CATALOG,
-        topics=produced_topics(producers, CATALOG) | set(INPUTS),
-        max_delay=0.0,
-    )
-    monitor = MonitorComponent(sink_statistics=persist.sink_statistics)
-    return [*producers, persist, monitor], persist
-
-
-async def open_pipeline(
-    state_dir: Path, broker: Broker, clock: ManualClock
-) -> Pipeline:
-    db_url = f"sqlite:///{state_dir / 'loomlite.db'}"
-    await migrate.upgrade(db_url)
-    parts, persist = components(db_url)
-    runtime = Runtime(
-        settings(state_dir),
-        components=parts,
+    Handlers are not wrapped in mocks, so that tests can replace a
+    component's handler on its class.
+    """
+    return pipeline(
+        components=["ai", "enrich", "persist", "monitor"],
         broker=broker,
+        settings=settings(state_dir),
         clock=clock,
         inputs=INPUTS,
+        observe_handlers=False,
     )
-    await runtime.__aenter__()
-    return Pipeline(runtime, persist, db_url, state_dir)
+
+
+def sink_statistics(running: Pipeline) -> Callable[[], Any]:
+    """Return the persist component's ``sink_statistics`` method."""
+    persist = running.component("persist")
+    assert isinstance(persist, PersistComponent)
+    return persist.sink_statistics
 
 
 @pytest.fixture
 async def live_pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
     """The pipeline running, with 12 GPS fixes and 3 emails handled."""
-    clock = ManualClock(START)
-    pipeline = await open_pipeline(tmp_path, MemoryBroker(clock=clock), clock)
-    try:
+    async with open_pipeline(tmp_path, "memory", ManualClock(START)) as running:
         for index in range(12):
-            await pipeline.runtime.publish(GPS, gps_fix(index))
+            await running.runtime.publish(GPS, gps_fix(index))
         for index in range(3):
-            await pipeline.runtime.publish(EMAIL, email(index))
-        await pipeline.runtime.run_until_idle(timeout=30)
-        yield pipeline
-    finally:
-        await pipeline.runtime.__aexit__(None, None, None)
+            await running.runtime.publish(EMAIL, email(index))
+        await running.runtime.run_until_idle(timeout=30)
+        yield running
 
 
 # -- the frozen state directory ---------------------------------------------
@@ -201,15 +181,14 @@ def geocoding_error(index: int) -> ProcessingError:
 async def write_frozen_state(state_dir: Path) -> None:
     """Run the pipeline on a durable broker and freeze its statistics."""
     clock = ManualClock(START)
-    broker = DurableBroker(state_dir / "broker.sqlite3", clock)
-    pipeline = await open_pipeline(state_dir, broker, clock)
-    runtime = pipeline.runtime
     inputs: list[tuple[str, Any]] = [
         *((GPS, gps_fix(i, device)) for i in range(8) for device in DEVICES),
         *((EMAIL, email(i)) for i in range(3)),
     ]
     inputs.sort(key=lambda item: item[1].received_at)
-    try:
+    async with open_pipeline(state_dir, "durable", clock) as running:
+        runtime = running.runtime
+        broker = running.broker
         # Each message is handled 200 ms after it arrived, so derived
         # messages carry a later received_at than their input, as in a run.
         for topic, message in inputs:
@@ -226,14 +205,14 @@ async def write_frozen_state(state_dir: Path) -> None:
             )
         await runtime.run_until_idle(timeout=30)
         write_topology_file(state_dir, runtime.topology)
-        frozen = frozen_statistics(runtime, pipeline.persist)
-    finally:
-        await runtime.__aexit__(None, None, None)
+        frozen = frozen_statistics(runtime, sink_statistics(running))
     # Written after the monitor's own last sample, which would replace it.
     (state_dir / "statistics.json").write_text(json.dumps(frozen.to_json()))
 
 
-def frozen_statistics(runtime: Runtime, persist: PersistComponent) -> MonitorStatistics:
+def frozen_statistics(
+    runtime: Runtime, sink_statistics: Callable[[], Any]
+) -> MonitorStatistics:
     """The runtime's counters with fixed times, rates and handler durations."""
     statistics = runtime.statistics()
     broker = statistics.broker
@@ -290,7 +269,7 @@ def frozen_statistics(runtime: Runtime, persist: PersistComponent) -> MonitorSta
         )
         for name, stats in statistics.components.items()
     }
-    sink = persist.sink_statistics()
+    sink = sink_statistics()
     assert sink is not None
     return MonitorStatistics(
         taken_at=1000.0,

@@ -18,6 +18,7 @@ from textual.widgets import DataTable
 from loomlite.tui.app import LoomliteApp
 from loomlite.tui.screens.messages import MessagesScreen
 from loomlite.tui.source import AttachSource
+from loomlite.tui.widgets import format_count
 from tests.tui.helpers import column, finish_workers, show
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -134,6 +135,34 @@ async def test_attach_sees_topics_rates_and_messages_change(
         await show(pilot, "2")
         topics = app.screen.query_one("#topics", DataTable)
         assert HEART_RATE in column(topics, "topic")
+
+        def drawn_and_shown() -> tuple[str, str, tuple[str, ...]]:
+            """Return the drawn published cell, the latest snapshot's count
+            and the row keys, in the order of the table."""
+            topic_names = column(topics, "topic")
+            drawn = column(topics, "published")[topic_names.index(HEART_RATE)]
+            assert app.latest is not None
+            latest = app.latest.topics[HEART_RATE].published_total
+            return drawn, format_count(latest), tuple(topic_names)
+
+        # Each tick must draw the new count. A tick that adds a topic redraws
+        # every row, so the loop waits for a change in place, with the same
+        # rows, which LiveTable makes by updating single cells.
+        previous: tuple[str, tuple[str, ...]] | None = None
+        with anyio.fail_after(60):
+            while True:
+                await app.wait_for_ticks(1)
+                drawn, latest, names = drawn_and_shown()
+                assert drawn == latest
+                if (
+                    previous is not None
+                    and previous[1] == names
+                    and previous[0] != drawn
+                ):
+                    break
+                previous = (drawn, names)
+        assert previous is not None
+        assert int(drawn.replace(",", "")) > int(previous[0].replace(",", ""))
 
         await show(pilot, "3")
         screen = app.screen

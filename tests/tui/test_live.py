@@ -4,15 +4,15 @@ long work in workers, and refresh under load."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 from textual.widgets import DataTable, ProgressBar, Static
 
-from loomlite.broker import MemoryBroker
+import loomlite.testing
 from loomlite.broker.base import Record
 from loomlite.clock import ManualClock
 from loomlite.components.enrich.component import EnrichComponent
@@ -20,10 +20,12 @@ from loomlite.contract import encode
 from loomlite.contract.models import GPSReading
 from loomlite.runtime import Runtime
 from loomlite.runtime.context import Context
+from loomlite.sink.writer import Sink
 from loomlite.tui.app import LoomliteApp
 from loomlite.tui.screens.errors import ErrorsScreen
 from loomlite.tui.screens.messages import MessagesScreen
 from loomlite.tui.screens.trace import TraceScreen
+from loomlite.tui.sink_reader import SinkReader
 from loomlite.tui.source import LiveSource
 from loomlite.tui.trace import find_trace
 from loomlite.tui.widgets import ConfirmScreen, PayloadView
@@ -31,10 +33,11 @@ from tests.tui.conftest import (
     AUDIO,
     GEOCODING_ERRORS,
     GPS,
+    GPS_PARTITION,
     START,
     Pipeline,
     gps_fix,
-    settings,
+    sink_statistics,
     speech_chunk,
 )
 from tests.tui.helpers import (
@@ -56,7 +59,7 @@ def live_app(
     source = LiveSource(
         pipeline.runtime,
         db_url=pipeline.db_url,
-        sink_statistics=pipeline.persist.sink_statistics,
+        sink_statistics=sink_statistics(pipeline),
     )
     return LoomliteApp(source, refresh_interval=refresh_interval, row_limit=row_limit)
 
@@ -284,22 +287,75 @@ async def test_discard_all_after_confirmation(
         assert lag == 0
 
 
+# Offsets of the phone-9 fixes in the 100,000 records of long_topic.
+EARLY_PHONE_9 = 10_000
+LATE_PHONE_9 = 99_999
+LONG_TOPIC_RECORDS = 100_000
+
+
 @pytest.fixture
-async def long_topic(tmp_path: Path) -> Runtime:
-    """A runtime whose GPS topic contains 100,000 records, one from phone-9."""
-    clock = ManualClock(START)
-    broker = MemoryBroker(clock=clock)
-    runtime = Runtime(settings(tmp_path), broker=broker, clock=clock, inputs=[GPS])
-    async with runtime:
+async def long_topic() -> AsyncIterator[loomlite.testing.Pipeline]:
+    """A pipeline whose GPS topic contains 100,000 records, all from phone-0
+    but two from phone-9, and whose database has the schema but no rows."""
+    harness = loomlite.testing.pipeline(
+        components=[], inputs=[GPS], start=START, observe_handlers=False
+    )
+    async with harness as running:
+        broker = running.broker
         value = encode(gps_fix(0, device="phone-0"))
-        for _ in range(99_999):
-            await broker.publish(GPS, value, key="phone-0")
-        await broker.publish(GPS, encode(gps_fix(1, device="phone-9")), key="phone-0")
-        yield runtime
+        markers = {
+            EARLY_PHONE_9: encode(gps_fix(2, device="phone-9")),
+            LATE_PHONE_9: encode(gps_fix(1, device="phone-9")),
+        }
+        for offset in range(LONG_TOPIC_RECORDS):
+            await broker.publish(GPS, markers.get(offset, value), key="phone-0")
+        yield running
 
 
-async def test_replay_runs_in_worker_while_keys_work(long_topic: Runtime) -> None:
-    source = GatedSource(long_topic, after=50_000)
+class GatedSinkReader(SinkReader):
+    """A sink reader whose queries wait at ``gate`` once ``after`` queries
+    ran, so a test can act while a trace lookup reads the tables."""
+
+    def __init__(self, url: str, after: int) -> None:
+        super().__init__(url)
+        self.after = after
+        self.queries = 0
+        self.reached = anyio.Event()
+        self.gate = anyio.Event()
+
+    async def _fetch(self, statement: Any) -> Any:
+        if self.queries >= self.after:
+            self.reached.set()
+            await self.gate.wait()
+        self.queries += 1
+        return await super()._fetch(statement)
+
+
+async def write_gps_rows(db_url: str, count: int) -> None:
+    """Write ``count`` GPS rows of other traces through the sink."""
+    base = gps_fix(0, device="phone-0")
+    # The table keeps one row per device and recorded_at, so each row gets
+    # its own time.
+    messages = [
+        base.model_copy(
+            update={
+                "message_id": f"filler-{index}",
+                "trace_id": f"trace-filler-{index}",
+                "recorded_at": base.recorded_at - timedelta(seconds=index + 1),
+            }
+        )
+        for index in range(count)
+    ]
+    async with Sink(db_url, batch_size=1000) as sink:
+        for first in range(0, count, 1000):
+            await sink.write(GPS, messages[first : first + 1000])
+
+
+async def test_replay_from_offset_in_worker(
+    long_topic: loomlite.testing.Pipeline,
+) -> None:
+    start = 60_000
+    source = GatedSource(long_topic.runtime, after=20_000)
     app = LoomliteApp(source, refresh_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await show(pilot, "3")
@@ -307,7 +363,7 @@ async def test_replay_runs_in_worker_while_keys_work(long_topic: Runtime) -> Non
         assert isinstance(screen, MessagesScreen)
         progress = screen.query_one(ProgressBar)
 
-        screen.load(GPS, "start", "device=phone-9")
+        screen.load(GPS, str(start), "device=phone-9")
         with anyio.fail_after(30):
             await source.reached.wait()
         await pilot.press("m")
@@ -316,21 +372,50 @@ async def test_replay_runs_in_worker_while_keys_work(long_topic: Runtime) -> Non
         assert app.masked
         assert app.current_mode == "topics"
         assert progress.display
-        assert progress.progress == 50_000
+        assert progress.total == LONG_TOPIC_RECORDS - start
+        assert progress.progress == 20_000
         assert [w for w in screen.workers if w.is_running]
 
         source.gate.set()
         await finish_workers_of(pilot, screen)
-        assert screen.scanned == 100_000
+        assert source.read_so_far == LONG_TOPIC_RECORDS - start
+        assert screen.scanned == LONG_TOPIC_RECORDS - start
         assert not progress.display
-        table = screen.query_one("#messages", DataTable)
-        assert column(table, "trace") == ["trace-gp"]
+        # The phone-9 fix before the start offset is not delivered.
+        assert [d.record.offset for d in screen.records] == [LATE_PHONE_9]
+        assert [d.trace_id for d in screen.records] == ["trace-gps-phone-9-001"]
 
 
-async def test_trace_lookup_runs_in_worker_while_keys_work(
-    long_topic: Runtime,
+async def test_replay_from_offset_delivers_tail(
+    long_topic: loomlite.testing.Pipeline,
 ) -> None:
-    source = GatedSource(long_topic, after=50_000)
+    app = LoomliteApp(LiveSource(long_topic.runtime), refresh_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+
+        screen.load(GPS, str(LONG_TOPIC_RECORDS - 10), "")
+        await finish_workers(pilot)
+        offsets = [d.record.offset for d in screen.records]
+        assert offsets == list(range(LONG_TOPIC_RECORDS - 10, LONG_TOPIC_RECORDS))
+        devices = [d.payload["device_id"] for d in screen.records]
+        assert devices == ["phone-0"] * 9 + ["phone-9"]
+
+
+async def test_trace_lookup_on_large_database(
+    long_topic: loomlite.testing.Pipeline,
+) -> None:
+    db_url = long_topic.db_url
+    assert db_url is not None
+    filler = 30_000
+    await write_gps_rows(db_url, filler)
+    async with Sink(db_url) as sink:
+        await sink.write(GPS, [gps_fix(1, device="phone-9")])
+
+    source = GatedSource(long_topic.runtime, after=50_000)
+    sink_reader = GatedSinkReader(db_url, after=5)
+    source.sink = sink_reader
     app = LoomliteApp(source, refresh_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await show(pilot, "4")
@@ -338,53 +423,36 @@ async def test_trace_lookup_runs_in_worker_while_keys_work(
         assert isinstance(screen, TraceScreen)
         progress = screen.query_one(ProgressBar)
 
-        screen.start_lookup("trace-gps-phone-9-001")
+        await pilot.press("slash")
+        await pilot.press(*"trace-gps-phone-9-001")
+        await pilot.press("enter")
         with anyio.fail_after(30):
             await source.reached.wait()
         await pilot.press("m")
-        await pilot.press("2")
-
+        # Messages are the first 80 % of the lookup, tables the last 20 %.
         assert app.masked
-        assert app.current_mode == "topics"
         assert progress.display
-        assert [w for w in screen.workers if w.is_running]
+        assert progress.progress == pytest.approx(40.0)
 
         source.gate.set()
+        with anyio.fail_after(30):
+            await sink_reader.reached.wait()
+        await pilot.press("m")
+        assert not app.masked
+        assert progress.display
+        in_tables = progress.progress
+        assert 80.0 < in_tables < 100.0
+        assert [w for w in screen.workers if w.is_running]
+
+        sink_reader.gate.set()
         await finish_workers_of(pilot, screen)
         assert not progress.display
-        assert column(screen.query_one("#hops", DataTable), "where") == [
-            "device.sensor.gps.raw[1]@99999"
+        hops = screen.query_one("#hops", DataTable)
+        assert column(hops, "where") == [
+            f"{GPS}[{GPS_PARTITION}]@{LATE_PHONE_9}",
+            "device_sensor_gps_raw",
         ]
-
-
-async def test_one_batched_update_per_tick_under_load(
-    live_pipeline: Pipeline,
-) -> None:
-    """50 devices at 20 messages per second each, for two seconds."""
-    app = live_app(live_pipeline, refresh_interval=0.25, row_limit=50)
-    runtime = live_pipeline.runtime
-    async with app.run_test(size=SIZE) as pilot:
-        await show(pilot, "2")
-        first_tick = app.ticks
-
-        async def device(number: int) -> None:
-            for index in range(40):
-                fix = gps_fix(1000 + index, device=f"load-{number:02d}")
-                await runtime.publish(GPS, fix)
-                await anyio.sleep(0.05)
-
-        async with anyio.create_task_group() as group:
-            for number in range(50):
-                group.start_soon(device, number)
-        await app.wait_for_ticks(2)
-
-        ticks = app.ticks - first_tick
-        assert ticks >= 2
-        assert app.batched_updates == app.ticks
-        table = app.screen.query_one("#topics", DataTable)
-        assert table.row_count <= 50
-        gps_row = column(table, "topic").index(GPS)
-        assert int(column(table, "published")[gps_row].replace(",", "")) >= 2012
+        assert count_rows_at(db_url, "device_sensor_gps_raw") == filler + 1
 
 
 async def test_scan_skips_records_retention_deleted(
@@ -474,3 +542,10 @@ async def test_errors_keys_report_nothing_to_do(live_pipeline: Pipeline) -> None
     assert "no pending error message" in statuses["R"]
     assert "no error message selected" in statuses["d"]
     assert "no pending error message" in statuses["D"]
+
+
+def count_rows_at(db_url: str, table: str) -> int:
+    path = db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        (count,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+    return int(count)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from loomlite.broker.base import Record
+from loomlite.clock import ManualClock
 from loomlite.contract import CATALOG, encode
 from loomlite.runtime.topology import EdgeKind, Topology
 from loomlite.runtime.topology_file import read_topology_file, write_topology_file
@@ -25,7 +26,7 @@ from loomlite.tui.payload import (
 from loomlite.tui.screens.messages import parse_position, summarise
 from loomlite.tui.snapshot import snapshot_from_json
 from loomlite.tui.widgets import sparkline
-from tests.tui.conftest import components, email, gps_fix, speech_chunk
+from tests.tui.conftest import START, email, gps_fix, open_pipeline, speech_chunk
 
 MOMENT = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 
@@ -150,7 +151,9 @@ def test_statistics_of_another_version_rejected() -> None:
 
 
 def test_topology_file_round_trip(tmp_path: Path) -> None:
-    parts, _ = components(f"sqlite:///{tmp_path / 'x.db'}")
+    # The pipeline is built but never started, because only its components
+    # are needed.
+    parts = open_pipeline(tmp_path, "memory", ManualClock(START)).components
     topology = Topology.from_components(
         parts, CATALOG, inputs=["device.sensor.gps.raw"]
     )

@@ -61,3 +61,33 @@ async def test_exit_without_quit_drains_pipeline(tmp_path: Path) -> None:
     assert report is not None, "the pipeline did not finish before the app exited"
     assert _pipeline_threads() == []
     assert _stored_rows(tmp_path / "loomlite.db") == sum(report.rows.values())
+
+
+async def test_quit_drains_before_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _session_app(tmp_path)
+    # The session report at each call of exit: q exits only after the drain.
+    reports_at_exit: list[object] = []
+    original_exit = app.exit
+
+    def exit_app(*args: object, **kwargs: object) -> None:
+        reports_at_exit.append(app.session_report)
+        original_exit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app, "exit", exit_app)
+    async with app.run_test() as pilot:
+        with anyio.fail_after(60):
+            while app.source is None:
+                await app.wait_for_ticks(1)
+            await app.wait_for_ticks(2)
+        await pilot.press("q")
+        with anyio.fail_after(60):
+            while not reports_at_exit:
+                await pilot.pause()
+
+    report = reports_at_exit[0]
+    assert report is not None
+    assert app.session_report is report
+    assert _pipeline_threads() == []
+    assert _stored_rows(tmp_path / "loomlite.db") == sum(report.rows.values())

@@ -241,20 +241,25 @@ class MessagesScreen(LoomliteScreen):
         found.sort(
             key=lambda d: (d.record.timestamp_ns, d.record.partition, d.record.offset)
         )
-        self.records = found[-limit:] if newest else found[:limit]
-        if not newest:
-            # A chunk may read past the page, so the next page starts at the
-            # first record of each partition that this page leaves out.
-            for decoded in found[limit:]:
-                record = decoded.record
-                self.positions[record.partition] = min(
-                    self.positions[record.partition], record.offset
-                )
+        if newest:
+            self.records = found[-limit:]
+        else:
+            self.records = found[:limit]
+            self._resume_after_shown(found[limit:])
         self._status(
             f"{topic}: {len(self.records)} message(s) shown of {self.scanned:,} scanned"
         )
         self._draw()
         self.query_one("#messages", DataTable).focus()
+
+    def _resume_after_shown(self, cut: list[DecodedRecord]) -> None:
+        """Move each partition's position back to its first record that the
+        row limit cut, so that the next page starts there, not after the
+        whole chunk the scan read."""
+        for decoded in cut:
+            record = decoded.record
+            current = self.positions.get(record.partition, record.offset)
+            self.positions[record.partition] = min(current, record.offset)
 
     @work(exclusive=True, group="messages-follow")
     async def _follow(self) -> None:

@@ -86,6 +86,8 @@ class TraceScreen(LoomliteScreen):
         """Look up ``trace_id`` in a worker."""
         self.query_one(Input).value = trace_id
         self.trace_id = trace_id
+        # Leave the text field, so the app's keys work while the lookup runs.
+        self.query_one("#hops", DataTable).focus()
         self._lookup(trace_id)
 
     @work(exclusive=True, group="trace")
