@@ -144,13 +144,15 @@ async def test_created_schema_takes_revisions(database_url: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_unrecorded_tables_go_to_alembic(database_url: str) -> None:
+async def test_unrecorded_tables_are_rejected(database_url: str) -> None:
     table = build_metadata().tables["device_sensor_gps_raw"]
     await run_on(database_url, table.create)
 
-    with pytest.raises(SinkError, match="already exists"):
+    with pytest.raises(SinkError, match="no recorded schema revision") as caught:
         await migrate.upgrade(database_url)
 
+    assert "'device_sensor_gps_raw'" in str(caught.value)
+    assert "loomlite db stamp head" in str(caught.value)
     assert await migrate.current(database_url) is None
 
 
