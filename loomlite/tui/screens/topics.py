@@ -147,10 +147,17 @@ class TopicsScreen(LoomliteScreen):
 
 
 def _retention_text(row: TopicRow, used: float | None) -> str:
-    """Show the share of a count or byte limit in use, or the age limit."""
+    """Show the share of a count or byte limit in use, or the age limit and
+    how many records are gone. Besides age, the memory broker trims records
+    that every group has committed once their bytes pass its budget."""
     if used is not None:
         return f"{used:.0%}"
     retention = row.retention
-    if retention is not None and retention.max_age is not None:
-        return f"by age, {retention.max_age.total_seconds() / 86_400:g} d"
-    return "—"
+    if retention is None or retention.max_age is None:
+        return "—"
+    text = f"by age, {retention.max_age.total_seconds() / 86_400:g} d"
+    if row.records is not None:
+        removed = sum(row.end_offsets.values()) - row.records
+        if removed > 0:
+            text = f"{text}, {format_count(removed)} removed"
+    return text
