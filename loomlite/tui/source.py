@@ -416,6 +416,12 @@ class AttachSource(Source):
 
     def _require_file(self) -> BrokerFile:
         self._open_files()
+        if self._file is None and not (self.state_dir / STATISTICS_FILE_NAME).exists():
+            raise BrokerError(
+                f"no run found in {self.state_dir} yet: start 'loomlite up "
+                f"--state-dir {self.state_dir}' with LOOMLITE_BROKER=durable to "
+                "browse its messages here"
+            )
         if self._file is None:
             raise BrokerError(
                 f"{self.state_dir} has no {DURABLE_FILE_NAME}: the run keeps its "

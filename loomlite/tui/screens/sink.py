@@ -55,6 +55,9 @@ class SinkScreen(LoomliteScreen):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         summary = self.query_one("#sink-summary", Static)
+        if snapshot.runtime_state == "waiting":
+            summary.update("Waiting for a run: no statistics have arrived yet.")
+            return
         if snapshot.tables is None:
             summary.update("No sink statistics: the run has no persist component.")
             return
