@@ -88,11 +88,11 @@ def replay(
         raise click.ClickException(str(exc)) from None
     problems = invalid_messages(messages)
     if problems:
-        shown = "\n  ".join(problems[:5])
+        first_problems = "\n  ".join(problems[:5])
         more = f"\n  and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise click.ClickException(
             f"{len(problems)} message(s) of {file} do not match their topic's "
-            f"model, so nothing was replayed:\n  {shown}{more}\n"
+            f"model, so nothing was replayed:\n  {first_problems}{more}\n"
             "fix or remove those lines and replay again"
         )
     if into == "log":

@@ -341,9 +341,9 @@ class Dispatcher:
     ) -> None:
         first = inputs[0]
         record = first.record
-        # A record that does not decode, and an open circuit (an error class
-        # with ``log_traceback = False``), need no traceback: the message says
-        # it all, and a circuit's cause was logged when it opened.
+        # A record that does not decode needs no traceback, because the log
+        # line contains the validation error. An open circuit (an error class
+        # with ``log_traceback = False``) logged its cause when it opened.
         traceback = getattr(error, "log_traceback", True)
         if isinstance(error, MessageValidationError):
             failure = f"cannot decode a record ({error})"

@@ -173,7 +173,7 @@ async def test_huge_body_rejected_early(limited: GatewayRun, chunked: bool) -> N
     served: list[int] = []
     result: list[tuple[bytes, int]] = []
     underway = anyio.Event()
-    # The server answers a declared length at once, so that upload can end
+    # The server rejects a declared length at once, so that upload can end
     # before its first block. A chunked one goes on until the limit.
     threshold = MEGABYTE if chunked else 0
 

@@ -5,6 +5,7 @@ to the same speech segments, and VAD state kept per device."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,6 +140,19 @@ async def run_chunks(
 # -- declared format against the bytes -----------------------------------------
 
 
+def assert_only_right_chunk_cut(
+    error: ProcessingError,
+    segments: Sequence[VoiceSegment],
+    wrong: AudioChunk,
+    right: AudioChunk,
+) -> None:
+    """Check that ``error`` came from ``wrong`` and every segment from ``right``."""
+    assert error.source_topic == AUDIO
+    assert error.trace_id == wrong.trace_id
+    assert segments
+    assert {segment.source_message_id for segment in segments} == {right.message_id}
+
+
 async def test_raw_declared_wav_bytes_rejected(
     loomlite_pipeline: PipelineFactory,
 ) -> None:
@@ -158,10 +172,7 @@ async def test_raw_declared_wav_bytes_rejected(
     assert "'pcm_s16le'" in error.error_message
     assert "WAV file" in error.error_message
     assert "'wav'" in error.error_message
-    assert error.source_topic == AUDIO
-    assert error.trace_id == wrong.trace_id
-    assert segments
-    assert {segment.source_message_id for segment in segments} == {right.message_id}
+    assert_only_right_chunk_cut(error, segments, wrong, right)
 
 
 async def test_wav_declared_raw_bytes_rejected(
@@ -183,10 +194,7 @@ async def test_wav_declared_raw_bytes_rejected(
     assert "'wav'" in error.error_message
     assert "b'RIFF'" in error.error_message
     assert repr(encode_raw_pcm(samples)[:8]) in error.error_message
-    assert error.source_topic == AUDIO
-    assert error.trace_id == wrong.trace_id
-    assert segments
-    assert {segment.source_message_id for segment in segments} == {right.message_id}
+    assert_only_right_chunk_cut(error, segments, wrong, right)
 
 
 # -- encodings of the same samples ---------------------------------------------

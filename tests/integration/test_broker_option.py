@@ -1,5 +1,5 @@
 """The plugin's --loomlite-broker option runs an integration module on the
-broker it names: each run below starts pytest on this suite's own pipeline
+broker it names. Each run below starts pytest on this suite's own pipeline
 tests, as a user runs them."""
 
 from __future__ import annotations

@@ -86,9 +86,12 @@ def assert_released(
     assert not state_dir.exists()
 
 
-@pytest.mark.skipif(
+needs_proc_fd = pytest.mark.skipif(
     not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd to list open files"
 )
+
+
+@needs_proc_fd
 async def test_error_in_block_releases_all(
     loomlite_pipeline: PipelineFactory, loomlite_broker: str
 ) -> None:
@@ -107,9 +110,7 @@ async def test_error_in_block_releases_all(
     assert_released(state_dir, before, during, loomlite_broker)
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd to list open files"
-)
+@needs_proc_fd
 async def test_cancel_in_block_releases_all(
     loomlite_pipeline: PipelineFactory, loomlite_broker: str
 ) -> None:

@@ -12,8 +12,8 @@ broker stored it. ``ping``, with or without ``data``, gets
 Production left this socket without authentication. Here the handshake
 needs ``X-API-Key`` like every write endpoint. A handshake without it, or
 with a device id that is not a UUID, is closed (code 1008) before it is
-accepted, which uvicorn answers with HTTP 403, so the client sees neither
-the code nor the reason.
+accepted. uvicorn then responds to the handshake with HTTP 403, so the
+client sees neither the code nor the reason.
 """
 
 from __future__ import annotations
