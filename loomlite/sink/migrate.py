@@ -23,6 +23,7 @@ a column puts it last.
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -340,6 +341,7 @@ def _reject_unrecorded_tables(connection: Connection, url: str | Path) -> None:
     )
 
 
+@functools.cache
 def _every_table_name() -> frozenset[str]:
     """Names of the sink's tables now and of every table a revision created,
     read from ``create_table`` calls in the revision files."""
