@@ -285,6 +285,8 @@ class MessagesScreen(LoomliteScreen):
             self.following = False
             self._status(f"following stopped: {exc}", error=True)
             return
+        if not self.is_mounted:
+            return  # the app closed the screen while the reads ran
         if fresh:
             fresh.sort(key=lambda d: (d.record.timestamp_ns, d.record.offset))
             self.records = (self.records + fresh)[-self.loom.row_limit :]
