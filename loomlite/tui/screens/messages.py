@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
@@ -285,13 +286,16 @@ class MessagesScreen(LoomliteScreen):
             self.following = False
             self._status(f"following stopped: {exc}", error=True)
             return
-        if not self.is_mounted:
-            return  # the app closed the screen while the reads ran
         if fresh:
             fresh.sort(key=lambda d: (d.record.timestamp_ns, d.record.offset))
             self.records = (self.records + fresh)[-self.loom.row_limit :]
-            self._draw()
-        self._status(f"following {topic}: {len(self.records)} message(s) shown")
+        try:
+            if fresh:
+                self._draw()
+            self._status(f"following {topic}: {len(self.records)} message(s) shown")
+        except NoMatches:
+            # The app removed the screen's widgets while the reads ran.
+            return
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         if self.following:
